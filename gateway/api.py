@@ -1,0 +1,104 @@
+"""The application factory: settings in, a FastAPI app out. Routers are assembled here."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.openapi.utils import get_openapi
+
+from gateway import __version__
+from gateway.contract.outcome_v1 import OutcomeV1
+from gateway.fingerprints import Fingerprinter, load_or_create_secret
+from gateway.health import router as health_router
+from gateway.logs import get_logger
+from gateway.mappings import MappingSet, load_mappings
+from gateway.outcomes.routes import router as outcomes_router
+from gateway.problems import install_problem_handlers
+from gateway.settings import GatewaySettings
+from gateway.state import GatewayState, MappingHolder
+from gateway.store.engine import create_engine
+
+access_log = get_logger("gateway.access")
+
+DESCRIPTION = """
+Integration gateway for Finnish social and health care client guidance (asiakasohjaus).
+
+Source systems post **guidance outcomes**; the gateway decides by the register rules which records
+each must become (patient register via Lifecare FHIR R4, social care documents in Kanta, Kela
+bookings under consent, or anonymous statistics only) and delivers them through retry queues.
+
+Authenticate with `Authorization: Bearer <token>` (create tokens with `gateway tokens create`).
+Errors are `application/problem+json` (RFC 9457).
+"""
+
+
+def create_app(
+    settings: GatewaySettings, *, mappings: MappingSet | None = None, state: GatewayState | None = None
+) -> FastAPI:
+    """Build the gateway API. The engine is created here and disposed when the app shuts down."""
+    if state is None:
+        secret = load_or_create_secret(
+            settings.data_dir, settings.secret_key.get_secret_value() if settings.secret_key else None
+        )
+        state = GatewayState(
+            settings=settings,
+            engine=create_engine(settings.resolved_database_url),
+            mappings=MappingHolder(mappings or load_mappings(settings.mappings_dir)),
+            fingerprints=Fingerprinter(secret),
+        )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await state.engine.dispose()
+
+    app = FastAPI(
+        title="Asiakasohjaus gateway",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "outcomes", "description": "Guidance outcomes in, plans and delivery status out."},
+            {"name": "health", "description": "Liveness, readiness, metrics."},
+        ],
+    )
+    app.state.gateway = state
+    install_problem_handlers(app)
+    app.include_router(health_router)
+    app.include_router(outcomes_router)
+
+    @app.middleware("http")
+    async def _access_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        seconds = time.perf_counter() - started
+        route = request.scope.get("route")
+        template = getattr(route, "path", "unmatched")
+        state.metrics.request_seconds.labels(request.method, template, str(response.status_code)).observe(seconds)
+        # The route template, never the raw path or query: both can carry identifiers.
+        access_log.info(
+            "request", method=request.method, route=template, status=response.status_code, ms=round(seconds * 1000, 1)
+        )
+        return response
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes, tags=app.openapi_tags
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        outcome_schema = OutcomeV1.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(outcome_schema.pop("$defs", {}))
+        components["OutcomeV1"] = outcome_schema
+        schema["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+        schema["security"] = [{"bearer": []}]
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,1 @@
+"""The outbox: deliveries committed with their outcome, claimed and worked by the worker."""

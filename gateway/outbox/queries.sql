@@ -1,0 +1,66 @@
+-- The outbox's hot queries, kept together so a reviewer can read them whole.
+-- Each block starts with "-- name: <name>" and a one-line comment; {skip_locked} is
+-- "FOR UPDATE SKIP LOCKED" on PostgreSQL and empty on SQLite, where BEGIN IMMEDIATE already
+-- gives the claiming transaction the database's only write lock.
+
+-- name: claim_due
+-- Lease up to :limit due deliveries of one back-end, oldest first, including expired leases.
+UPDATE deliveries
+SET status = 'in_flight',
+    lease_owner = :owner,
+    lease_expires_at = :lease_until,
+    attempts = attempts + 1,
+    status_reason = CASE WHEN status = 'in_flight' THEN 'reclaimed from ' || lease_owner ELSE NULL END,
+    updated_at = :now
+WHERE id IN (
+    SELECT id FROM deliveries
+    WHERE backend = :backend
+      AND ((status = 'pending' AND next_attempt_at <= :now)
+           OR (status = 'in_flight' AND lease_expires_at < :now))
+    ORDER BY next_attempt_at
+    LIMIT :limit
+    {skip_locked}
+)
+RETURNING id, outcome_id, action_key, kind, payload, attempts, document_version, supersedes,
+          consent_id, status_reason;
+
+-- name: renew_leases
+-- Extend the leases this worker still holds (heartbeat), so a slow delivery is not reclaimed.
+UPDATE deliveries
+SET lease_expires_at = :lease_until
+WHERE lease_owner = :owner AND status = 'in_flight' AND id IN :ids;
+
+-- name: complete
+-- Mark a delivery delivered, keeping the back-end's references; only if we still hold the lease.
+UPDATE deliveries
+SET status = 'delivered', backend_refs = :refs, delivered_at = :now, updated_at = :now,
+    lease_owner = NULL, lease_expires_at = NULL, last_error = NULL, status_reason = :reason
+WHERE id = :id AND lease_owner = :owner AND status = 'in_flight';
+
+-- name: reschedule
+-- Put a delivery back in the queue after a transient failure.
+UPDATE deliveries
+SET status = 'pending', next_attempt_at = :not_before, last_error = :error, status_reason = :reason,
+    updated_at = :now, lease_owner = NULL, lease_expires_at = NULL
+WHERE id = :id AND lease_owner = :owner AND status = 'in_flight';
+
+-- name: park
+-- Stop retrying: 'held' (attempts exhausted) or 'failed' (permanent error), for an operator.
+UPDATE deliveries
+SET status = :status, last_error = :error, status_reason = :reason, updated_at = :now,
+    lease_owner = NULL, lease_expires_at = NULL
+WHERE id = :id AND lease_owner = :owner AND status = 'in_flight';
+
+-- name: release_awaiting_adapter
+-- A worker that serves a back-end releases the deliveries that waited for its adapter.
+UPDATE deliveries
+SET status = 'pending', status_reason = NULL, updated_at = :now
+WHERE backend = :backend AND status = 'awaiting_adapter';
+
+-- name: purge_payloads
+-- Remove personal payloads of finished deliveries once the retention period has passed.
+UPDATE deliveries
+SET payload = NULL, purged_at = :now
+WHERE payload IS NOT NULL
+  AND status IN ('delivered', 'cancelled')
+  AND updated_at < :older_than;

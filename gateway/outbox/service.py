@@ -1,0 +1,131 @@
+"""Outbox service functions: enqueue a plan's deliveries, read them back. The caller owns the transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.fingerprints import Fingerprinter
+from gateway.plan import Action
+from gateway.store.schema import attempts, deliveries
+
+STATUSES = ("pending", "in_flight", "delivered", "held", "failed", "cancelled", "awaiting_adapter", "held_for_consent")
+OPEN_STATUSES = ("pending", "in_flight", "awaiting_adapter", "held_for_consent")
+
+
+async def enqueue(
+    conn: AsyncConnection,
+    *,
+    outcome_id: str,
+    actions: Iterable[Action],
+    now: datetime,
+    enabled_backends: set[str],
+    fingerprints: Fingerprinter,
+) -> list[str]:
+    """Insert one delivery per action; a back-end without an enabled adapter waits, visibly."""
+    ids = []
+    for action in actions:
+        delivery_id = str(uuid.uuid4())
+        waiting = action.backend not in enabled_backends
+        await conn.execute(
+            insert(deliveries).values(
+                id=delivery_id,
+                outcome_id=outcome_id,
+                action_key=action.key,
+                backend=action.backend,
+                kind=action.kind,
+                rule=action.rule,
+                legal_basis=action.legal_basis,
+                payload=action.payload,
+                payload_digest=fingerprints.of(action.payload),
+                document_version=1,
+                supersedes=None,
+                consent_party=action.consent.party if action.consent else None,
+                consent_id=None,
+                status="awaiting_adapter" if waiting else "pending",
+                status_reason=f"no {action.backend} adapter is enabled yet" if waiting else None,
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        ids.append(delivery_id)
+    return ids
+
+
+def describe_delivery(row: Any, history: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "action_key": row.action_key,
+        "backend": row.backend,
+        "kind": row.kind,
+        "rule": row.rule,
+        "legal_basis": row.legal_basis,
+        "status": row.status,
+        "status_reason": row.status_reason,
+        "attempts": row.attempts,
+        "next_attempt_at": row.next_attempt_at.isoformat() if row.status == "pending" else None,
+        "last_error": row.last_error,
+        "document_version": row.document_version,
+        "supersedes": row.supersedes,
+        "consent_id": row.consent_id,
+        "references": row.backend_refs or {},
+        "created_at": row.created_at.isoformat(),
+        "delivered_at": row.delivered_at.isoformat() if row.delivered_at else None,
+        "personal_data_purged": row.purged_at is not None,
+        "attempt_history": history,
+    }
+
+
+def describe_attempt(row: Any) -> dict[str, Any]:
+    return {
+        "number": row.number,
+        "started_at": row.started_at.isoformat(),
+        "duration_ms": row.duration_ms,
+        "result": row.result,
+        "backend_status": row.backend_status,
+        "message": row.message,
+        "worker": row.worker,
+    }
+
+
+async def deliveries_of(conn: AsyncConnection, outcome_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Deliveries with their attempt history, grouped by outcome."""
+    if not outcome_ids:
+        return {}
+    rows = (
+        await conn.execute(
+            select(deliveries)
+            .where(deliveries.c.outcome_id.in_(outcome_ids))
+            .order_by(deliveries.c.created_at, deliveries.c.action_key)
+        )
+    ).all()
+    history: dict[str, list[dict[str, Any]]] = {r.id: [] for r in rows}
+    if rows:
+        for a in await conn.execute(
+            select(attempts).where(attempts.c.delivery_id.in_(list(history))).order_by(attempts.c.id)
+        ):
+            history[a.delivery_id].append(describe_attempt(a))
+    grouped: dict[str, list[dict[str, Any]]] = {oid: [] for oid in outcome_ids}
+    for row in rows:
+        grouped[row.outcome_id].append(describe_delivery(row, history[row.id]))
+    return grouped
+
+
+def overall_state(statistics_only: bool, delivery_states: list[str]) -> str:
+    """One word for an outcome: statistics_only, delivered, delivering, waiting or needs_attention."""
+    if statistics_only:
+        return "statistics_only"
+    if any(s in ("held", "failed") for s in delivery_states):
+        return "needs_attention"
+    if all(s in ("delivered", "cancelled") for s in delivery_states):
+        return "delivered"
+    if any(s in ("awaiting_adapter", "held_for_consent") for s in delivery_states):
+        return "waiting"
+    return "delivering"

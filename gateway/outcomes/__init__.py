@@ -1,0 +1,1 @@
+"""Guidance outcomes: accept, plan, store with their deliveries, and report status."""

@@ -1,0 +1,85 @@
+"""Reading and validating an outcome body: size limit, JSON, the contract and the mapping codes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import Request
+from pydantic import ValidationError
+
+from gateway.contract.codes import unknown_codes
+from gateway.contract.outcome_v1 import OutcomeV1
+from gateway.mappings import MappingSet
+from gateway.problems import Problem, validation_errors
+
+RESULT_TAGS = frozenset(
+    {
+        "advice_only",
+        "social_care_initiation",
+        "pending_social_care_matter",
+        "health_care_handover",
+        "direct_health_care_booking",
+        "child_welfare_notice",
+        "kela_booking_request",
+        "third_sector_referral",
+    }
+)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it is known to exceed ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> Problem:
+    return Problem(
+        413, "body-too-large", "Body too large", f"The body exceeds the limit of {limit} bytes.", max_bytes=limit
+    )
+
+
+def parse_json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except UnicodeDecodeError:
+        raise Problem(400, "malformed-json", "Malformed JSON", "The body is not UTF-8.") from None
+    except json.JSONDecodeError as exc:
+        raise Problem(
+            400,
+            "malformed-json",
+            "Malformed JSON",
+            f"The body is not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.",
+        ) from None
+
+
+def validate_outcome(body: Any, mappings: MappingSet) -> OutcomeV1:
+    """The outcome, or a 422 problem naming every bad field (contract and mapping codes together)."""
+    errors: list[dict[str, str]] = []
+    outcome: OutcomeV1 | None = None
+    try:
+        outcome = OutcomeV1.model_validate(body)
+    except ValidationError as exc:
+        errors.extend(validation_errors(exc, skip=RESULT_TAGS))
+    errors.extend(
+        {"field": field, "message": message, "code": "unknown_code"} for field, message in unknown_codes(body, mappings)
+    )
+    if errors or outcome is None:
+        raise Problem(
+            422,
+            "invalid-outcome",
+            "The outcome is not valid",
+            f"{len(errors)} problem(s) found; nothing was stored.",
+            errors=errors,
+            mapping_version=mappings.version,
+        )
+    return outcome

@@ -1,0 +1,157 @@
+"""HTTP routes of the outcome API: ``POST /v1/outcomes``, ``GET /v1/outcomes/{id}``, lookup by source."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+
+from gateway.contract.outcome_v1 import OutcomeV1
+from gateway.logs import get_logger
+from gateway.outcomes import service
+from gateway.outcomes.intake import parse_json, read_body, validate_outcome
+from gateway.problems import Problem
+from gateway.routing import plan_outcome
+from gateway.security.deps import require
+from gateway.security.tokens import Principal
+from gateway.state import GatewayState, State
+from gateway.store.engine import reading
+
+router = APIRouter(prefix="/v1/outcomes", tags=["outcomes"])
+log = get_logger("gateway.outcomes")
+
+CanWrite = Annotated[Principal, Depends(require("outcomes:write"))]
+CanRead = Annotated[Principal, Depends(require("outcomes:read"))]
+
+_OUTCOME_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OutcomeV1"}}},
+    }
+}
+
+
+@router.post(
+    "",
+    status_code=202,
+    summary="Submit a guidance outcome",
+    description="Validates the outcome, plans it by the register rules and stores it with its deliveries "
+    "in one transaction. Idempotent on (source.system, source.outcome_id, source.revision): the same body "
+    "again returns the first answer; a different body answers 409. `dry_run=true` returns the plan only.",
+    openapi_extra=_OUTCOME_BODY,
+    responses={
+        200: {"description": "Dry run: the plan, nothing stored"},
+        409: {"description": "Conflict"},
+        413: {"description": "Body too large"},
+        422: {"description": "Invalid outcome"},
+    },
+)
+async def submit_outcome(
+    request: Request,
+    state: State,
+    principal: CanWrite,
+    dry_run: Annotated[bool, Query(description="Return the plan without storing anything.")] = False,
+) -> JSONResponse:
+    raw = await read_body(request, state.settings.max_body_bytes)
+    mappings = state.mappings.current()
+    outcome = validate_outcome(parse_json(raw), mappings)
+    plan = plan_outcome(outcome, mappings)
+    if dry_run:
+        return JSONResponse({"dry_run": True, "plan": plan.describe()}, status_code=200)
+    fingerprint = state.fingerprints.of(outcome.model_dump(mode="json"))
+    replay = await _replay(state, outcome, fingerprint)
+    if replay is not None:
+        return replay
+    outcome_id = str(uuid.uuid4())
+    response = {
+        "id": outcome_id,
+        "status": "accepted",
+        "source": outcome.source.model_dump(),
+        "statistics_only": plan.statistics_only,
+        "plan": plan.describe(),
+        "links": {"self": f"/v1/outcomes/{outcome_id}"},
+    }
+    try:
+        async with state.engine.begin() as conn:
+            latest = await service.latest_revision(
+                conn, system=outcome.source.system, outcome_id=outcome.source.outcome_id
+            )
+            if latest is not None and latest.revision > outcome.source.revision:
+                raise _conflict(outcome, f"revision {latest.revision} is already accepted")
+            await service.store_accepted(
+                conn,
+                outcome_id=outcome_id,
+                outcome=outcome,
+                plan=plan,
+                fingerprint=fingerprint,
+                response=response,
+                now=state.now(),
+                enabled_backends=state.enabled_backends(),
+                fingerprints=state.fingerprints,
+                supersedes=latest.id if latest is not None else None,
+            )
+    except IntegrityError:
+        # A concurrent post of the same key won the race; answer as if we had been second.
+        replay = await _replay(state, outcome, fingerprint)
+        if replay is not None:
+            return replay
+        raise
+    state.metrics.outcomes_accepted.labels("statistics_only" if plan.statistics_only else "recorded").inc()
+    log.info(
+        "outcome accepted",
+        outcome=outcome_id,
+        source_system=outcome.source.system,
+        actions=len(plan.actions),
+        client=principal.name,
+    )
+    return JSONResponse(response, status_code=202, headers={"Location": f"/v1/outcomes/{outcome_id}"})
+
+
+async def _replay(state: GatewayState, outcome: OutcomeV1, fingerprint: str) -> JSONResponse | None:
+    async with reading(state.engine) as conn:
+        existing = await service.find_revision(
+            conn, system=outcome.source.system, outcome_id=outcome.source.outcome_id, revision=outcome.source.revision
+        )
+    if existing is None:
+        return None
+    if existing.fingerprint != fingerprint:
+        raise _conflict(outcome, "this revision was accepted earlier with a different body")
+    return JSONResponse(
+        existing.response,
+        status_code=202,
+        headers={"Location": f"/v1/outcomes/{existing.id}", "Idempotent-Replayed": "true"},
+    )
+
+
+def _conflict(outcome: OutcomeV1, why: str) -> Problem:
+    return Problem(
+        409,
+        "outcome-conflict",
+        "Conflicting outcome",
+        f"Outcome {outcome.source.outcome_id!r} of {outcome.source.system!r} revision {outcome.source.revision}: "
+        f"{why}. Post a correction with a higher revision.",
+    )
+
+
+@router.get("/{outcome_id}", summary="Status of an outcome: plan, deliveries, attempts, references")
+async def get_outcome(outcome_id: str, state: State, _: CanRead) -> dict[str, Any]:
+    async with reading(state.engine) as conn:
+        found = await service.outcome_status(conn, outcome_id=outcome_id)
+    if found is None:
+        raise Problem(404, "not-found", "Not found", f"No outcome {outcome_id}.")
+    return found
+
+
+@router.get("", summary="Find outcomes by their source system id")
+async def find_outcomes(
+    state: State,
+    _: CanRead,
+    source_system: Annotated[str, Query(min_length=1)],
+    source_outcome_id: Annotated[str | None, Query()] = None,
+) -> dict[str, Any]:
+    async with reading(state.engine) as conn:
+        items = await service.outcomes_by_source(conn, system=source_system, outcome_id=source_outcome_id)
+    return {"items": items}

@@ -1,0 +1,172 @@
+"""Outcome service functions (keyword-only; the caller owns the transaction).
+
+``store_accepted`` writes an outcome, its statistics event, its deadlines and one delivery per
+planned action; called inside one transaction, they commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.contract.outcome_v1 import OutcomeV1
+from gateway.fingerprints import Fingerprinter
+from gateway.outbox.service import deliveries_of, enqueue, overall_state
+from gateway.plan import Plan
+from gateway.routing import contact_day
+from gateway.store.schema import deadlines, outcomes, statistics_events
+
+
+async def find_revision(conn: AsyncConnection, *, system: str, outcome_id: str, revision: int) -> Any:
+    return (
+        await conn.execute(
+            select(outcomes).where(
+                outcomes.c.source_system == system,
+                outcomes.c.source_outcome_id == outcome_id,
+                outcomes.c.revision == revision,
+            )
+        )
+    ).first()
+
+
+async def latest_revision(conn: AsyncConnection, *, system: str, outcome_id: str) -> Any:
+    return (
+        await conn.execute(
+            select(outcomes)
+            .where(outcomes.c.source_system == system, outcomes.c.source_outcome_id == outcome_id)
+            .order_by(outcomes.c.revision.desc())
+            .limit(1)
+        )
+    ).first()
+
+
+async def store_accepted(
+    conn: AsyncConnection,
+    *,
+    outcome_id: str,
+    outcome: OutcomeV1,
+    plan: Plan,
+    fingerprint: str,
+    response: dict[str, Any],
+    now: datetime,
+    enabled_backends: set[str],
+    fingerprints: Fingerprinter,
+    supersedes: str | None = None,
+) -> None:
+    await conn.execute(
+        insert(outcomes).values(
+            id=outcome_id,
+            source_system=outcome.source.system,
+            source_outcome_id=outcome.source.outcome_id,
+            revision=outcome.source.revision,
+            fingerprint=fingerprint,
+            received_at=now,
+            contact_date=contact_day(outcome),
+            unit=outcome.unit,
+            statistics_only=plan.statistics_only,
+            mapping_version=plan.mapping_version,
+            plan=plan.describe(),
+            response=response,
+            supersedes=supersedes,
+        )
+    )
+    s = plan.statistics
+    await conn.execute(
+        insert(statistics_events).values(
+            outcome_id=outcome_id,
+            contact_date=s.contact_date,
+            unit=s.unit,
+            main_reason=s.main_reason,
+            additional_reasons=list(s.additional_reasons),
+            contacted_by=s.contacted_by,
+            authority_kind=s.authority_kind,
+            channel=s.channel,
+            ended_how=list(s.ended_how),
+            duration_minutes=s.duration_minutes,
+            led_to_client_relationship=s.led_to_client_relationship,
+            anonymous=s.anonymous,
+            recorded_at=now,
+        )
+    )
+    if plan.deadlines:
+        await conn.execute(
+            insert(deadlines),
+            [
+                {
+                    "outcome_id": outcome_id,
+                    "action_key": d.action_key,
+                    "rule_id": d.rule_id,
+                    "applies_to": d.applies_to,
+                    "due": d.due,
+                    "description": d.description,
+                    "legal_basis": d.legal_basis,
+                }
+                for d in plan.deadlines
+            ],
+        )
+    await enqueue(
+        conn,
+        outcome_id=outcome_id,
+        actions=plan.actions,
+        now=now,
+        enabled_backends=enabled_backends,
+        fingerprints=fingerprints,
+    )
+
+
+async def outcome_status(conn: AsyncConnection, *, outcome_id: str) -> dict[str, Any] | None:
+    row = (await conn.execute(select(outcomes).where(outcomes.c.id == outcome_id))).first()
+    if row is None:
+        return None
+    return (await _describe(conn, [row]))[0]
+
+
+async def outcomes_by_source(conn: AsyncConnection, *, system: str, outcome_id: str | None) -> list[dict[str, Any]]:
+    query = select(outcomes).where(outcomes.c.source_system == system)
+    if outcome_id is not None:
+        query = query.where(outcomes.c.source_outcome_id == outcome_id)
+    rows = (
+        await conn.execute(query.order_by(outcomes.c.received_at.desc(), outcomes.c.revision.desc()).limit(100))
+    ).all()
+    return await _describe(conn, list(rows))
+
+
+async def _describe(conn: AsyncConnection, rows: list[Any]) -> list[dict[str, Any]]:
+    ids = [r.id for r in rows]
+    grouped = await deliveries_of(conn, ids)
+    due: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
+    if ids:
+        for d in await conn.execute(select(deadlines).where(deadlines.c.outcome_id.in_(ids)).order_by(deadlines.c.id)):
+            due[d.outcome_id].append(
+                {
+                    "rule": d.rule_id,
+                    "applies_to": d.applies_to,
+                    "due": d.due.isoformat(),
+                    "description": d.description,
+                    "legal_basis": d.legal_basis,
+                    "action_key": d.action_key,
+                }
+            )
+    described = []
+    for row in rows:
+        items = grouped.get(row.id, [])
+        described.append(
+            {
+                "id": row.id,
+                "source": {"system": row.source_system, "outcome_id": row.source_outcome_id, "revision": row.revision},
+                "received_at": row.received_at.isoformat(),
+                "contact_date": row.contact_date.isoformat(),
+                "unit": row.unit,
+                "state": overall_state(row.statistics_only, [d["status"] for d in items]),
+                "statistics_only": row.statistics_only,
+                "supersedes": row.supersedes,
+                "plan": row.plan,
+                "deliveries": items,
+                "deadlines": due[row.id],
+                "links": {"self": f"/v1/outcomes/{row.id}"},
+            }
+        )
+    return described

@@ -1,0 +1,164 @@
+"""What each register may receive from an outcome: the minimised, JSON-ready delivery payloads.
+
+The two registers are legally separate (sosiaalihuollon asiakasrekisteri and potilasrekisteri),
+so each payload is built from the outcome afresh and carries only its own side's data. A
+free-text summary goes to a register only when the outcome touches that register alone: it
+may speak of both sides and must not cross.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.contract.outcome_v1 import Client, ConsentGiven, OutcomeV1
+from gateway.contract.results import (
+    ChildWelfareNotice,
+    DirectHealthCareBooking,
+    HealthCareHandover,
+    KelaBookingRequest,
+    PendingSocialCareMatter,
+    SocialCareInitiation,
+)
+from gateway.deadlines import Deadline
+from gateway.mappings import MappingSet
+
+
+def client_part(client: Client) -> dict[str, Any]:
+    return {
+        "hetu": client.hetu,
+        "given_names": client.given_names,
+        "family_name": client.family_name,
+        "birth_date": client.birth.isoformat() if client.birth else None,
+        "municipality": client.municipality,
+        "language": client.language,
+        "phone": client.phone,
+        "guardian": client.guardian.model_dump(mode="json") if client.guardian else None,
+    }
+
+
+def contact_part(outcome: OutcomeV1) -> dict[str, Any]:
+    return {
+        "received_at": outcome.contact.received_at.isoformat(),
+        "channel": outcome.contact.channel.value,
+        "contacted_by": outcome.contact.contacted_by.value,
+        "authority": outcome.contact.authority.model_dump(mode="json") if outcome.contact.authority else None,
+    }
+
+
+def guidance_part(outcome: OutcomeV1, *, with_summary: bool) -> dict[str, Any]:
+    g = outcome.guidance
+    return {
+        "started_at": g.started_at.isoformat(),
+        "ended_at": g.ended_at.isoformat(),
+        "worker_id": g.worker.id,
+        "profession": g.worker.profession.value,
+        "summary": g.summary if with_summary else None,
+    }
+
+
+def reasons_of(outcome: OutcomeV1, mappings: MappingSet, areas: set[str]) -> list[str]:
+    """The outcome's reason codes that belong to ``areas`` (main reason first)."""
+    codes = [outcome.reasons.main, *outcome.reasons.additional]
+    return [code for code in dict.fromkeys(codes) if mappings.reasons[code].area in areas]
+
+
+def deadline_part(deadline: Deadline) -> dict[str, Any]:
+    return {
+        "rule": deadline.rule_id,
+        "due": deadline.due.isoformat(),
+        "description": deadline.description,
+        "legal_basis": deadline.legal_basis,
+    }
+
+
+def patient_record(
+    outcome: OutcomeV1,
+    mappings: MappingSet,
+    *,
+    handovers: list[tuple[HealthCareHandover, list[Deadline]]],
+    bookings: list[DirectHealthCareBooking],
+    with_summary: bool,
+) -> dict[str, Any]:
+    """The patient-register side: one FHIR transaction's worth of data."""
+    return {
+        "client": client_part(outcome.client),
+        "unit": outcome.unit,
+        "contact": contact_part(outcome),
+        "guidance": guidance_part(outcome, with_summary=with_summary),
+        "reasons": reasons_of(outcome, mappings, {"health_care", "kela", "other"}),
+        "handovers": [
+            {
+                "receiving": h.receiving,
+                "urgency": h.urgency.value,
+                "note": h.note,
+                "deadlines": [deadline_part(d) for d in deadlines],
+            }
+            for h, deadlines in handovers
+        ],
+        "bookings": [
+            {
+                "unit": b.unit,
+                "starts_at": b.starts_at.isoformat(),
+                "ends_at": b.ends_at.isoformat(),
+                "service_type": b.service_type,
+                "booking_reference": b.booking_reference,
+            }
+            for b in bookings
+        ],
+    }
+
+
+def social_care_document(
+    outcome: OutcomeV1,
+    mappings: MappingSet,
+    *,
+    document: str,
+    service_area: str | None,
+    result: SocialCareInitiation | PendingSocialCareMatter | ChildWelfareNotice | None,
+    deadlines: list[Deadline],
+    with_summary: bool,
+) -> dict[str, Any]:
+    """One social care document (Kanta). ``document`` names the THL structure to render."""
+    payload: dict[str, Any] = {
+        "document": document,
+        "client": client_part(outcome.client),
+        "unit": outcome.unit,
+        "service_area": service_area,
+        "contact": contact_part(outcome),
+        "guidance": guidance_part(outcome, with_summary=with_summary),
+        "reasons": reasons_of(outcome, mappings, {"social_care", "kela", "other"}),
+        "deadlines": [deadline_part(d) for d in deadlines],
+        "result": result.model_dump(mode="json") if result is not None else None,
+    }
+    if isinstance(result, ChildWelfareNotice):
+        # The notice is about the child; the caller (client) is recorded only as the reporter.
+        payload["client"] = {**result.child.model_dump(mode="json"), "birth_date": None}
+    return payload
+
+
+def kela_booking(outcome: OutcomeV1, request: KelaBookingRequest) -> dict[str, Any]:
+    client = outcome.client
+    return {
+        "client": {
+            "hetu": client.hetu,
+            "given_names": client.given_names,
+            "family_name": client.family_name,
+            "phone": client.phone,
+            "municipality": client.municipality,
+        },
+        "unit": outcome.unit,
+        "worker_id": outcome.guidance.worker.id,
+        "request": request.model_dump(mode="json"),
+    }
+
+
+def kela_consent(outcome: OutcomeV1, consent: ConsentGiven) -> dict[str, Any]:
+    client = outcome.client
+    return {
+        "client": {"hetu": client.hetu, "given_names": client.given_names, "family_name": client.family_name},
+        "guardian": client.guardian.model_dump(mode="json") if consent.given_by_guardian and client.guardian else None,
+        "unit": outcome.unit,
+        "worker_id": outcome.guidance.worker.id,
+        "given_at": outcome.guidance.ended_at.isoformat(),
+        "consent": consent.model_dump(mode="json"),
+    }

@@ -1,0 +1,122 @@
+"""RFC 9457 problem details: every error our API answers is ``application/problem+json``.
+
+Field problems carry a dotted path (``client.hetu``, ``results[0].receiving``) and a message,
+never the rejected value: a bad hetu must not be echoed back into someone's logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gateway.logs import get_logger
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "tag:asiakasohjaus-gateway,2026:problems/"
+log = get_logger("gateway.api")
+
+
+class Problem(Exception):
+    """Raise anywhere in a request to answer with a problem document."""
+
+    def __init__(
+        self,
+        status: int,
+        slug: str,
+        title: str,
+        detail: str | None = None,
+        *,
+        errors: Sequence[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.slug = slug
+        self.title = title
+        self.detail = detail
+        self.errors = list(errors or [])
+        self.headers = headers or {}
+        self.extra = extra
+
+    def body(self, instance: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"type": PROBLEM_BASE + self.slug, "title": self.title, "status": self.status}
+        if self.detail:
+            body["detail"] = self.detail
+        if instance:
+            body["instance"] = instance
+        if self.errors:
+            body["errors"] = self.errors
+        body.update(self.extra)
+        return body
+
+    def response(self, instance: str | None = None) -> JSONResponse:
+        return JSONResponse(self.body(instance), status_code=self.status, media_type=PROBLEM_JSON, headers=self.headers)
+
+
+def field_path(loc: Iterable[int | str], *, skip: frozenset[str] = frozenset()) -> str:
+    """('results', 0, 'health_care_handover', 'receiving') → 'results[0].receiving'."""
+    path = ""
+    previous: int | str | None = None
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part in skip and isinstance(previous, int):
+            pass  # the tag of a discriminated union adds nothing for the reader
+        elif part not in ("body",) or path:
+            path += f".{part}" if path else str(part)
+        previous = part
+    return path or "(body)"
+
+
+def validation_errors(
+    error: ValidationError | RequestValidationError, *, skip: frozenset[str] = frozenset()
+) -> list[dict[str, str]]:
+    problems = []
+    for item in error.errors():
+        message = str(item.get("msg", "invalid"))
+        message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        problems.append(
+            {
+                "field": field_path(item.get("loc", ()), skip=skip),
+                "message": message,
+                "code": str(item.get("type", "invalid")),
+            }
+        )
+    return problems
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return exc.response(request.url.path)
+
+    @app.exception_handler(RequestValidationError)
+    async def _request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return Problem(422, "validation", "The request is not valid", errors=validation_errors(exc)).response(
+            request.url.path
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        titles = {404: "Not found", 405: "Method not allowed", 401: "Authentication required"}
+        return Problem(
+            exc.status_code,
+            f"http-{exc.status_code}",
+            titles.get(exc.status_code, str(exc.detail)),
+            str(exc.detail) if exc.detail else None,
+            headers=dict(exc.headers or {}),
+        ).response(request.url.path)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", path=request.url.path, error_type=type(exc).__name__)
+        return Problem(
+            500, "internal", "Internal error", "The gateway could not handle the request; nothing was stored."
+        ).response(request.url.path)

@@ -1,0 +1,348 @@
+"""The register rules: a pure function from (outcome, mappings) to a plan that explains itself.
+
+The table it implements is THL's *Kirjaaminen monialaisessa yhteistyössä* (2022) section 3.2.4:
+
+| situation                                              | becomes                                  |
+|--------------------------------------------------------|------------------------------------------|
+| anonymous, or advice only / third-sector referral      | anonymous statistics only                |
+| social care initiation (vireilletulo)                  | Kanta: initiation record + guidance record|
+|   ... made by an authority or professional             |   + contact (with consent) or need notice |
+| guidance about a pending social care matter            | Kanta: guidance record                   |
+| child welfare concern                                  | Kanta: Lastensuojeluilmoitus + deadlines |
+| health care hand-over or direct booking                | Lifecare: one FHIR transaction           |
+| both registers                                         | both, each only its own data             |
+| Kela phone-appointment request; consent naming Kela    | Kela, under the client's consent         |
+
+Every action names the rule and the legal basis that produced it. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from gateway import payloads
+from gateway.contract.fields import duration_minutes
+from gateway.contract.outcome_v1 import OutcomeV1
+from gateway.contract.results import (
+    ChildWelfareNotice,
+    DirectHealthCareBooking,
+    HealthCareHandover,
+    KelaBookingRequest,
+    PendingSocialCareMatter,
+    SocialCareInitiation,
+)
+from gateway.contract.vocabulary import ConsentParty, ContactedBy, DataCategory
+from gateway.deadlines import Deadline, deadlines_for
+from gateway.mappings import MappingSet
+from gateway.plan import Action, ConsentNeed, Plan, PlannedDeadline, RuleHit, StatisticsEvent
+
+FINNISH_TIME = ZoneInfo("Europe/Helsinki")
+
+THL_324 = "THL: Kirjaaminen monialaisessa yhteistyössä (2022), 3.2.4"
+BASIS = {
+    "anonymous": f"{THL_324}: nimettömästä asiakasohjauksesta ei tallenneta henkilötietoja",
+    "advice-only": f"Sosiaalihuoltolaki 1301/2014 2 luku (neuvonta ja ohjaus ei ole sosiaalipalvelua); {THL_324}",
+    "third-sector-referral": f"{THL_324}: ohjaus ilman vireilletuloa tai ajanvarausta",
+    "social-care-initiation": f"Sosiaalihuoltolaki 1301/2014 34 § ja 36 §; {THL_324}",
+    "authority-contact": "Sosiaalihuoltolaki 1301/2014 35 § (yhteydenotto asiakkaan suostumuksella)",
+    "need-notice": "Sosiaalihuoltolaki 1301/2014 35 § (ilmoitus ilman suostumusta) ja 48 §",
+    "pending-social-care-matter": f"{THL_324}: ohjaus liittyy vireillä olevaan sosiaalihuollon asiaan",
+    "child-welfare-notice": "Lastensuojelulaki 417/2007 25 § ja 26 §",
+    "patient-register": f"Laki potilaan asemasta ja oikeuksista 785/1992 12 §; STM:n asetus 94/2022; {THL_324}",
+    "both-registers": "Laki sosiaali- ja terveydenhuollon asiakastietojen käsittelystä 703/2023: "
+    "sosiaalihuollon asiakasrekisteri ja potilasrekisteri ovat erilliset",
+    "kela-booking": "Asiakkaan suostumus (Kela Y100 tai suullinen, yhteen asiointiin); "
+    "Laki sosiaali- ja terveydenhuollon asiakastietojen käsittelystä 703/2023",
+    "kela-consent": "Kela Y100: suostumus henkilötietojen vaihtoon ja käsittelyyn",
+}
+
+SOCIAL_KINDS = {"social_care_initiation", "pending_social_care_matter", "child_welfare_notice"}
+HEALTH_KINDS = {"health_care_handover", "direct_health_care_booking"}
+
+
+def contact_day(outcome: OutcomeV1) -> date:
+    """The contact date in Finnish time: statutory clocks run on Finnish calendar days."""
+    return outcome.contact.received_at.astimezone(FINNISH_TIME).date()
+
+
+def _age_on(birth: date | None, day: date) -> int | None:
+    if birth is None:
+        return None
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def plan_outcome(outcome: OutcomeV1, mappings: MappingSet) -> Plan:
+    """Decide what ``outcome`` must become. Pure: same input, same plan."""
+    day = contact_day(outcome)
+    statistics = build_statistics(outcome, mappings, day)
+    if outcome.client.anonymous:
+        hit = RuleHit("anonymous", BASIS["anonymous"], "Anonymous guidance: anonymous statistics only.")
+        return Plan((hit,), (), (), statistics, mappings.version)
+
+    kinds = {r.kind for r in outcome.results}
+    touches_social = bool(kinds & SOCIAL_KINDS)
+    touches_health = bool(kinds & HEALTH_KINDS)
+    rules: list[RuleHit] = []
+    actions: list[Action] = []
+    deadlines: list[PlannedDeadline] = []
+
+    if touches_social and touches_health:
+        rules.append(
+            RuleHit(
+                "both-registers",
+                BASIS["both-registers"],
+                "The outcome touches both registers: each receives only its own data.",
+            )
+        )
+    social = _social_care_actions(outcome, mappings, day, with_summary=not touches_health)
+    for action, action_deadlines in social:
+        actions.append(action)
+        deadlines.extend(_planned(action_deadlines, action.key))
+    patient = _patient_register_action(outcome, mappings, day, with_summary=not touches_social)
+    if patient is not None:
+        action, action_deadlines = patient
+        actions.append(action)
+        deadlines.extend(_planned(action_deadlines, action.key))
+    actions.extend(_kela_actions(outcome))
+
+    if not actions:
+        if "advice_only" in kinds:
+            rules.append(
+                RuleHit(
+                    "advice-only",
+                    BASIS["advice-only"],
+                    "Advice only, nothing initiated or booked: anonymous statistics only.",
+                )
+            )
+        if "third_sector_referral" in kinds:
+            rules.append(
+                RuleHit(
+                    "third-sector-referral",
+                    BASIS["third-sector-referral"],
+                    "Referred to a third-sector service: anonymous statistics only.",
+                )
+            )
+        return Plan(tuple(rules), (), (), statistics, mappings.version)
+    deadlines.extend(_planned(deadlines_for(mappings.rules, "guidance_contact", day), None))
+    seen: set[str] = set()
+    for action in actions:
+        if action.rule not in seen:
+            seen.add(action.rule)
+            rules.append(RuleHit(action.rule, action.legal_basis, action.explanation))
+    return Plan(tuple(rules), tuple(actions), tuple(deadlines), statistics, mappings.version)
+
+
+def _planned(deadlines: list[Deadline], action_key: str | None) -> list[PlannedDeadline]:
+    return [
+        PlannedDeadline(d.rule_id, d.applies_to, d.due, d.description, d.legal_basis, action_key) for d in deadlines
+    ]
+
+
+def _social_care_actions(
+    outcome: OutcomeV1, mappings: MappingSet, day: date, *, with_summary: bool
+) -> list[tuple[Action, list[Deadline]]]:
+    planned: list[tuple[Action, list[Deadline]]] = []
+    by_authority = outcome.contact.contacted_by in (ContactedBy.AUTHORITY, ContactedBy.PROFESSIONAL)
+
+    def add(
+        key: str,
+        rule: str,
+        document: str,
+        explanation: str,
+        area: str | None,
+        result: SocialCareInitiation | PendingSocialCareMatter | ChildWelfareNotice | None,
+        action_deadlines: list[Deadline],
+    ) -> None:
+        payload = payloads.social_care_document(
+            outcome,
+            mappings,
+            document=document,
+            service_area=area,
+            result=result,
+            deadlines=action_deadlines,
+            with_summary=with_summary,
+        )
+        action = Action(key, "kanta", "social_care_document", rule, BASIS[rule], explanation, payload)
+        planned.append((action, action_deadlines))
+
+    counters: dict[str, int] = {}
+
+    def key_for(document: str, area: str | None) -> str:
+        base = f"kanta:{document}:{area}" if area else f"kanta:{document}"
+        counters[base] = counters.get(base, 0) + 1
+        return base if counters[base] == 1 else f"{base}:{counters[base]}"
+
+    for result in outcome.results:
+        if isinstance(result, SocialCareInitiation):
+            area = result.service_area
+            age = _age_on(outcome.client.birth, day)
+            priority = (
+                (age is not None and age >= 75) or result.highest_care_allowance or result.child_needs_special_support
+            )
+            initiation_deadlines = deadlines_for(mappings.rules, "social_care_initiation", day, priority_group=priority)
+            add(
+                key_for("initiation", area),
+                "social-care-initiation",
+                "initiation",
+                f"Social care matter initiated (vireilletulo) for {area}: record of initiation.",
+                area,
+                result,
+                initiation_deadlines,
+            )
+            add(
+                key_for("guidance-record", area),
+                "social-care-initiation",
+                "guidance_record",
+                f"Guidance and advice record of the contact that initiated the {area} matter.",
+                area,
+                result,
+                [],
+            )
+            if by_authority:
+                if result.made_with_consent:
+                    add(
+                        key_for("authority-contact", area),
+                        "authority-contact",
+                        "authority_contact",
+                        "An authority or professional contacted social care with the person's consent.",
+                        area,
+                        result,
+                        [],
+                    )
+                else:
+                    add(
+                        key_for("need-notice", area),
+                        "need-notice",
+                        "need_notice",
+                        "A professional reported a need for social care without the person's consent.",
+                        area,
+                        result,
+                        [],
+                    )
+        elif isinstance(result, PendingSocialCareMatter):
+            add(
+                key_for("guidance-record", result.service_area),
+                "pending-social-care-matter",
+                "guidance_record",
+                f"Guidance about a pending {result.service_area} matter: guidance record.",
+                result.service_area,
+                result,
+                [],
+            )
+        elif isinstance(result, ChildWelfareNotice):
+            notice_deadlines = deadlines_for(mappings.rules, "child_welfare_notice", day)
+            area = mappings.child_welfare_area
+            add(
+                key_for("child-welfare-notice", area),
+                "child-welfare-notice",
+                "child_welfare_notice",
+                "Child welfare notice (lastensuojeluilmoitus): recorded in child welfare; the clock starts.",
+                area,
+                result,
+                notice_deadlines,
+            )
+    return planned
+
+
+def _patient_register_action(
+    outcome: OutcomeV1, mappings: MappingSet, day: date, *, with_summary: bool
+) -> tuple[Action, list[Deadline]] | None:
+    handovers = [r for r in outcome.results if isinstance(r, HealthCareHandover)]
+    bookings = [r for r in outcome.results if isinstance(r, DirectHealthCareBooking)]
+    if not handovers and not bookings:
+        return None
+    with_deadlines = [(h, deadlines_for(mappings.rules, "health_care_handover", day)) for h in handovers]
+    payload = payloads.patient_record(
+        outcome, mappings, handovers=with_deadlines, bookings=bookings, with_summary=with_summary
+    )
+    parts = []
+    if handovers:
+        parts.append(f"{len(handovers)} hand-over(s) to health care")
+    if bookings:
+        parts.append(f"{len(bookings)} direct booking(s)")
+    action = Action(
+        "lifecare:patient-record",
+        "lifecare",
+        "patient_record",
+        "patient-register",
+        BASIS["patient-register"],
+        "Guidance relates to the client's care: " + " and ".join(parts) + " recorded in the patient register.",
+        payload,
+    )
+    return action, [d for _, ds in with_deadlines for d in ds]
+
+
+def _kela_actions(outcome: OutcomeV1) -> list[Action]:
+    actions: list[Action] = []
+    requests = [r for r in outcome.results if isinstance(r, KelaBookingRequest)]
+    for i, request in enumerate(requests, start=1):
+        actions.append(
+            Action(
+                f"kela:booking:{i}" if len(requests) > 1 else "kela:booking",
+                "kela",
+                "kela_booking",
+                "kela-booking",
+                BASIS["kela-booking"],
+                "Book a Kela phone appointment for the client in their preferred window.",
+                payloads.kela_booking(outcome, request),
+                ConsentNeed(
+                    "kela",
+                    (DataCategory.IDENTITY_AND_CONTACT.value,),
+                    "Kela booking on the client's behalf needs the client's consent.",
+                ),
+            )
+        )
+    kela_consents = [c for c in outcome.consents if ConsentParty.KELA in c.parties]
+    for i, consent in enumerate(kela_consents, start=1):
+        actions.append(
+            Action(
+                f"kela:consent:{i}",
+                "kela",
+                "kela_consent",
+                "kela-consent",
+                BASIS["kela-consent"],
+                f"Register the client's {consent.form.value} consent with Kela (Kela must hold it itself).",
+                payloads.kela_consent(outcome, consent),
+            )
+        )
+    return actions
+
+
+ENDED_HOW = {
+    "advice_only": "advice_sufficient",
+    "social_care_initiation": "handed_to_pta",
+    "pending_social_care_matter": "message_to_receiving_service",
+    "direct_health_care_booking": "direct_booking",
+    "child_welfare_notice": "child_welfare_notice",
+    "kela_booking_request": "kela",
+    "third_sector_referral": "third_sector",
+}
+
+
+def build_statistics(outcome: OutcomeV1, mappings: MappingSet, day: date) -> StatisticsEvent:
+    """The anonymous statistics event: codes, counts and flags only."""
+    ended: list[str] = []
+    for result in outcome.results:
+        if isinstance(result, HealthCareHandover):
+            ended.append("handed_to_hta" if result.receiving == "hta" else "message_to_receiving_service")
+        else:
+            ended.append(ENDED_HOW[result.kind])
+    if outcome.contact.contacted_by in (ContactedBy.AUTHORITY, ContactedBy.PROFESSIONAL) and any(
+        isinstance(r, SocialCareInitiation) and r.made_with_consent for r in outcome.results
+    ):
+        ended.append("referred_with_contact_made")
+    authority = outcome.contact.authority
+    return StatisticsEvent(
+        contact_date=day,
+        unit=outcome.unit,
+        main_reason=outcome.reasons.main,
+        additional_reasons=tuple(outcome.reasons.additional),
+        contacted_by=outcome.contact.contacted_by.value,
+        authority_kind=authority.kind.value if authority else None,
+        channel=outcome.contact.channel.value,
+        ended_how=tuple(dict.fromkeys(ended)),
+        duration_minutes=duration_minutes(outcome.guidance.started_at, outcome.guidance.ended_at),
+        led_to_client_relationship=outcome.led_to_client_relationship,
+        anonymous=outcome.client.anonymous,
+    )

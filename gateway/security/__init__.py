@@ -1,0 +1,1 @@
+"""Access control: bearer tokens with scopes, stored hashed."""

@@ -1,0 +1,108 @@
+"""API tokens: random bearer secrets, stored only as SHA-256 hashes, each with its scopes.
+
+SHA-256 without a salt is enough here because a token is 256 bits of randomness, not a password:
+there is nothing to guess. The plaintext is shown once, when the token is created.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.store.schema import api_tokens
+
+SCOPES: dict[str, str] = {
+    "outcomes:write": "post guidance outcomes",
+    "outcomes:read": "read outcome status and plans",
+    "consents:write": "record and revoke consents",
+    "consents:read": "read consents",
+    "bookings:write": "find slots, book and cancel Kela phone appointments",
+    "bookings:read": "read bookings",
+    "ops:read": "see queues, deliveries, attempts and back-end health; scrape metrics",
+    "ops:write": "replay and cancel deliveries",
+    "mappings:admin": "administer mappings",
+    "statistics:read": "read anonymous statistics",
+}
+TOKEN_PREFIX = "gwt_"  # noqa: S105 - a marker that makes leaked tokens easy to grep for, not a secret
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    token_id: str
+    name: str
+    scopes: frozenset[str]
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def unknown_scopes(scopes: list[str]) -> list[str]:
+    return [s for s in scopes if s not in SCOPES]
+
+
+async def create_token(
+    conn: AsyncConnection,
+    *,
+    name: str,
+    scopes: list[str],
+    ttl: timedelta | None = None,
+    now: datetime | None = None,
+) -> tuple[str, str]:
+    """Create a token; return (token id, plaintext token). Raise ValueError on an unknown scope."""
+    bad = unknown_scopes(scopes)
+    if bad:
+        raise ValueError(f"unknown scope(s): {', '.join(bad)}; known: {', '.join(SCOPES)}")
+    created = now or datetime.now(UTC)
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token_id = str(uuid.uuid4())
+    await conn.execute(
+        insert(api_tokens).values(
+            id=token_id,
+            name=name,
+            token_hash=hash_token(token),
+            scopes=sorted(set(scopes)),
+            created_at=created,
+            expires_at=created + ttl if ttl else None,
+            revoked_at=None,
+        )
+    )
+    return token_id, token
+
+
+async def authenticate(conn: AsyncConnection, token: str, *, now: datetime | None = None) -> Principal | None:
+    row = (await conn.execute(select(api_tokens).where(api_tokens.c.token_hash == hash_token(token)))).first()
+    moment = now or datetime.now(UTC)
+    if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= moment):
+        return None
+    return Principal(row.id, row.name, frozenset(row.scopes))
+
+
+async def revoke_token(conn: AsyncConnection, token_id: str) -> bool:
+    result = await conn.execute(
+        update(api_tokens)
+        .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(UTC))
+    )
+    return bool(result.rowcount)
+
+
+async def list_tokens(conn: AsyncConnection) -> list[dict[str, object]]:
+    rows = await conn.execute(select(api_tokens).order_by(api_tokens.c.created_at))
+    return [
+        {
+            "id": r.id,
+            "name": r.name,
+            "scopes": r.scopes,
+            "created_at": r.created_at.isoformat(),
+            "expires_at": r.expires_at.isoformat() if r.expires_at else None,
+            "revoked": r.revoked_at is not None,
+        }
+        for r in rows
+    ]

@@ -1,0 +1,55 @@
+"""Settings: one pydantic-settings model, read from ``GATEWAY_*`` environment variables.
+
+Nested adapter settings use ``__``: ``GATEWAY_LIFECARE__BASE_URL=https://fhir.example.fi/R4``.
+When an adapter has no ``base_url``, ``gateway serve`` runs its simulator beside the gateway.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from adapters.kanta.settings import KantaSettings
+from adapters.kela.settings import KelaSettings
+from adapters.lifecare.settings import LifecareSettings
+from gateway.mappings import DEFAULT_MAPPINGS_DIR
+
+
+class WorkerSettings(BaseModel):
+    concurrency: int = Field(default=4, ge=1, le=64, description="Deliveries in flight per back-end.")
+    poll_seconds: float = Field(default=0.5, gt=0, description="Idle wait between claims when nothing is due.")
+    lease_seconds: float = Field(default=60, gt=0, description="A claim older than this is reclaimed.")
+    max_attempts: int = Field(default=8, ge=1, description="Transient failures before a delivery is held.")
+    base_delay_seconds: float = Field(default=2, gt=0)
+    max_delay_seconds: float = Field(default=900, gt=0)
+    max_retry_after_seconds: float = Field(default=3600, gt=0, description="Cap on a back-end's Retry-After.")
+    purge_after_hours: float = Field(
+        default=72, ge=0, description="Personal payloads of delivered deliveries are removed after this."
+    )
+
+
+class GatewaySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", env_nested_delimiter="__", extra="ignore")
+
+    data_dir: Path = Field(default=Path("data"), description="Where the SQLite file and the secret key live.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default sqlite+aiosqlite:///<data_dir>/gateway.db."
+    )
+    mappings_dir: Path = DEFAULT_MAPPINGS_DIR
+    secret_key: SecretStr | None = Field(
+        default=None, description="Key for body fingerprints; generated into data_dir when unset."
+    )
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    public_url: str = Field(default="http://127.0.0.1:8000", description="Base of links in API answers.")
+    log_level: str = "INFO"
+    log_format: str = Field(default="json", pattern="^(json|console)$")
+    worker: WorkerSettings = WorkerSettings()
+    lifecare: LifecareSettings = LifecareSettings()
+    kanta: KantaSettings = KantaSettings()
+    kela: KelaSettings = KelaSettings()
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{(self.data_dir / 'gateway.db').resolve()}"

@@ -1,0 +1,1 @@
+"""Persistence: tables, engine, migrations. Ordinary reads and writes go through SQLAlchemy Core."""

@@ -1,0 +1,158 @@
+"""The tables. Migrations in ``migrations/versions`` create exactly these (a test compares them).
+
+Personal data lives in one place only: ``deliveries.payload``, kept while a delivery needs it and
+purged after the retention period. Every other table holds codes, ids, states and times.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from gateway.store.types import JsonType, UtcDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+outcomes = Table(
+    "outcomes",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("source_system", String(64), nullable=False),
+    Column("source_outcome_id", String(128), nullable=False),
+    Column("revision", Integer, nullable=False),
+    # HMAC of the canonical body under the gateway's secret: recognises a resend without keeping
+    # the body, and cannot be reversed to a hetu by guessing.
+    Column("fingerprint", String(64), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("contact_date", Date, nullable=False),
+    Column("unit", String(64), nullable=False),
+    Column("statistics_only", Boolean, nullable=False),
+    Column("mapping_version", String(64), nullable=False),
+    Column("plan", JsonType, nullable=False),
+    Column("response", JsonType, nullable=False),
+    Column("supersedes", String(36), ForeignKey("outcomes.id"), nullable=True),
+    UniqueConstraint("source_system", "source_outcome_id", "revision"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("outcome_id", String(36), ForeignKey("outcomes.id"), nullable=False, index=True),
+    Column("action_key", String(128), nullable=False),
+    Column("backend", String(16), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("rule", String(64), nullable=False),
+    Column("legal_basis", Text, nullable=False),
+    Column("payload", JsonType, nullable=True),
+    Column("payload_digest", String(64), nullable=False),
+    Column("document_version", Integer, nullable=False, server_default="1"),
+    Column("supersedes", String(36), ForeignKey("deliveries.id"), nullable=True),
+    Column("consent_party", String(32), nullable=True),
+    Column("consent_id", String(36), nullable=True),
+    Column("status", String(24), nullable=False),
+    Column("status_reason", Text, nullable=True),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_expires_at", UtcDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("backend_refs", JsonType, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("delivered_at", UtcDateTime, nullable=True),
+    Column("purged_at", UtcDateTime, nullable=True),
+    Index("ix_deliveries_claim", "backend", "status", "next_attempt_at"),
+    UniqueConstraint("outcome_id", "action_key"),
+)
+
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("delivery_id", String(36), ForeignKey("deliveries.id"), nullable=False, index=True),
+    Column("number", Integer, nullable=False),
+    Column("worker", String(64), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("duration_ms", Integer, nullable=False),
+    Column("result", String(16), nullable=False),
+    Column("backend_status", String(64), nullable=True),
+    Column("message", Text, nullable=True),
+)
+
+deadlines = Table(
+    "deadlines",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("outcome_id", String(36), ForeignKey("outcomes.id"), nullable=False, index=True),
+    Column("action_key", String(128), nullable=True),
+    Column("rule_id", String(64), nullable=False),
+    Column("applies_to", String(32), nullable=False),
+    Column("due", Date, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("legal_basis", Text, nullable=False),
+)
+
+statistics_events = Table(
+    "statistics_events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("outcome_id", String(36), ForeignKey("outcomes.id"), nullable=False, unique=True),
+    Column("contact_date", Date, nullable=False, index=True),
+    Column("unit", String(64), nullable=False),
+    Column("main_reason", String(64), nullable=False),
+    Column("additional_reasons", JsonType, nullable=False),
+    Column("contacted_by", String(32), nullable=False),
+    Column("authority_kind", String(32), nullable=True),
+    Column("channel", String(32), nullable=False),
+    Column("ended_how", JsonType, nullable=False),
+    Column("duration_minutes", Integer, nullable=False),
+    Column("led_to_client_relationship", Boolean, nullable=False),
+    Column("anonymous", Boolean, nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+)
+
+disclosures = Table(
+    "disclosures",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("delivery_id", String(36), ForeignKey("deliveries.id"), nullable=False, index=True),
+    Column("outcome_id", String(36), nullable=False),
+    Column("backend", String(16), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("legal_basis", Text, nullable=False),
+    Column("consent_id", String(36), nullable=True),
+    Column("disclosed_at", UtcDateTime, nullable=False),
+    Column("actor", String(64), nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("scopes", JsonType, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=True),
+    Column("revoked_at", UtcDateTime, nullable=True),
+)
