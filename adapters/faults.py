@@ -9,7 +9,7 @@ Every simulator wraps its ASGI app in :class:`FaultInjector`, which adds an admi
     DELETE /_sim/requests   clear the request log
 
 A rule matches on method, a path regex and a substring of the body (e.g. a SOAP operation name),
-and then answers an error status (with ``Retry-After``), waits (latency, or long enough to time
+and then answers an error status (with ``Retry-After``) or a raw body of its own, waits (latency, or long enough to time
 the client out), or drops the connection before or after the real handler ran. ``times`` limits
 how often a rule fires; after that it is removed. The error body is rendered by the simulator in
 its own protocol (OperationOutcome, SOAP Fault).
@@ -42,6 +42,10 @@ class FaultRule(BaseModel):
     status: int | None = Field(default=None, ge=400, le=599, description="Answer this status instead.")
     retry_after: float | None = Field(default=None, ge=0, description="Retry-After header (seconds).")
     message: str = Field(default="injected fault", description="Text of the error body.")
+    raw_body: str | None = Field(
+        default=None, description="Answer exactly this body (status defaults to 200): malformed or hostile replies."
+    )
+    content_type: str = Field(default="text/xml; charset=utf-8", description="Content type of raw_body.")
     fault_code: str | None = Field(default=None, description="SOAP fault code for SOAP simulators.")
     latency: float = Field(default=0, ge=0, description="Seconds to wait before handling (or failing).")
     drop: Literal["before", "after"] | None = Field(
@@ -119,12 +123,15 @@ class FaultInjector:
             elif rule is not None and rule.drop == "after":
                 await self.app(scope, replay, _swallow)
                 await _drop(send)
-            elif rule is not None and rule.status is not None:
-                payload, content_type = self.render_error(rule)
+            elif rule is not None and (rule.status is not None or rule.raw_body is not None):
+                if rule.raw_body is not None:
+                    payload, content_type = rule.raw_body.encode(), rule.content_type
+                else:
+                    payload, content_type = self.render_error(rule)
                 headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(payload)).encode())]
                 if rule.retry_after is not None:
                     headers.append((b"retry-after", str(int(rule.retry_after)).encode()))
-                await recording_send({"type": "http.response.start", "status": rule.status, "headers": headers})
+                await recording_send({"type": "http.response.start", "status": rule.status or 200, "headers": headers})
                 await send({"type": "http.response.body", "body": payload})
             else:
                 await self.app(scope, replay, recording_send)
