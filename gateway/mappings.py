@@ -60,6 +60,8 @@ class Registers(_Frozen):
 class GatewayIdentifiers(_Frozen):
     identifier_system: str
     document_oid_root: Oid
+    local_code_system: str
+    worker_identifier_system: str
 
 
 class Unit(_Frozen):

@@ -73,7 +73,7 @@ class DirectHealthCareBooking(_Result):
     unit: Code = Field(description="The receiving health care unit (mapped).")
     starts_at: Zoned
     ends_at: Zoned
-    service_type: Code | None = None
+    service_type: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     booking_reference: Code | None = None
 
     @model_validator(mode="after")

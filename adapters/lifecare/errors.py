@@ -1,0 +1,86 @@
+"""Lifecare's failures mapped to the gateway's error tree, at one boundary.
+
+HTTP statuses and httpx transport errors become :mod:`gateway.errors` classes; the worker's retry
+decision follows from the class alone. The message carries the first OperationOutcome diagnostic,
+which a FHIR server writes about the content (never the content itself).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+from gateway.errors import (
+    BackendRejected,
+    BackendThrottled,
+    BackendTimeout,
+    BackendUnavailable,
+    DeliveryError,
+)
+
+TRANSPORT_ERRORS: dict[type[httpx.TransportError], type[DeliveryError]] = {
+    httpx.TimeoutException: BackendTimeout,  # connect, read, write and pool timeouts
+    httpx.RemoteProtocolError: BackendTimeout,  # the connection dropped mid-answer: the outcome is unknown
+    httpx.ReadError: BackendTimeout,
+    httpx.WriteError: BackendTimeout,
+    httpx.ConnectError: BackendUnavailable,
+    httpx.ProxyError: BackendUnavailable,
+    httpx.UnsupportedProtocol: BackendRejected,  # a misconfigured base URL: retrying cannot help
+    httpx.TransportError: BackendUnavailable,  # anything else the transport raises
+}
+RETRYABLE_STATUSES = {500, 502, 503, 504}
+
+
+def from_transport_error(error: httpx.TransportError) -> DeliveryError:
+    for kind in type(error).__mro__:
+        if kind in TRANSPORT_ERRORS:
+            target = TRANSPORT_ERRORS[kind]
+            return target(f"{type(error).__name__}: could not complete the request to Lifecare")
+    raise AssertionError("unreachable: httpx.TransportError is mapped")  # pragma: no cover
+
+
+def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Retry-After as seconds: either delta-seconds or an HTTP-date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def diagnostics(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return response.reason_phrase or "no details"
+    if isinstance(body, dict) and body.get("resourceType") == "OperationOutcome":
+        issues = body.get("issue") or [{}]
+        first = issues[0]
+        text = first.get("diagnostics") or (first.get("details") or {}).get("text") or first.get("code", "")
+        where = ", ".join(first.get("expression") or [])
+        return f"{text} ({where})" if where else str(text)
+    return response.reason_phrase or "no details"
+
+
+def from_response(response: httpx.Response) -> DeliveryError:
+    """An error for a non-2xx answer."""
+    status = response.status_code
+    detail = f"HTTP {status}: {diagnostics(response)}"
+    retry_after = retry_after_seconds(response.headers.get("retry-after"))
+    if status == 429:
+        return BackendThrottled(detail, backend_status=str(status), retry_after=retry_after)
+    if status in RETRYABLE_STATUSES:
+        return BackendUnavailable(detail, backend_status=str(status), retry_after=retry_after)
+    if status == 408:
+        return BackendTimeout(detail, backend_status=str(status), retry_after=retry_after)
+    return BackendRejected(detail, backend_status=str(status))
