@@ -12,15 +12,13 @@ from fastapi.openapi.utils import get_openapi
 
 from gateway import __version__
 from gateway.contract.outcome_v1 import OutcomeV1
-from gateway.fingerprints import Fingerprinter, load_or_create_secret
 from gateway.health import router as health_router
 from gateway.logs import get_logger
-from gateway.mappings import MappingSet, load_mappings
+from gateway.mappings import MappingSet
 from gateway.outcomes.routes import router as outcomes_router
 from gateway.problems import install_problem_handlers
 from gateway.settings import GatewaySettings
-from gateway.state import GatewayState, MappingHolder
-from gateway.store.engine import create_engine
+from gateway.state import GatewayState, build_state
 
 access_log = get_logger("gateway.access")
 
@@ -40,16 +38,7 @@ def create_app(
     settings: GatewaySettings, *, mappings: MappingSet | None = None, state: GatewayState | None = None
 ) -> FastAPI:
     """Build the gateway API. The engine is created here and disposed when the app shuts down."""
-    if state is None:
-        secret = load_or_create_secret(
-            settings.data_dir, settings.secret_key.get_secret_value() if settings.secret_key else None
-        )
-        state = GatewayState(
-            settings=settings,
-            engine=create_engine(settings.resolved_database_url),
-            mappings=MappingHolder(mappings or load_mappings(settings.mappings_dir)),
-            fingerprints=Fingerprinter(secret),
-        )
+    state = state or build_state(settings, mappings=mappings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -16,29 +16,14 @@ from starlette.routing import Mount
 
 from adapters.registry import BACKENDS, build_adapters, endpoints
 from gateway.api import create_app
-from gateway.fingerprints import Fingerprinter, load_or_create_secret
 from gateway.logs import get_logger
-from gateway.mappings import load_mappings
 from gateway.outbox.worker import Worker
 from gateway.security.tokens import SCOPES, create_token
 from gateway.settings import GatewaySettings
-from gateway.state import GatewayState, MappingHolder
-from gateway.store.engine import create_engine
+from gateway.state import GatewayState, build_state
 from gateway.store.migrate import upgrade
 
 log = get_logger("gateway.server")
-
-
-def build_state(settings: GatewaySettings) -> GatewayState:
-    secret = load_or_create_secret(
-        settings.data_dir, settings.secret_key.get_secret_value() if settings.secret_key else None
-    )
-    return GatewayState(
-        settings=settings,
-        engine=create_engine(settings.resolved_database_url),
-        mappings=MappingHolder(load_mappings(settings.mappings_dir)),
-        fingerprints=Fingerprinter(secret),
-    )
 
 
 def build_worker(state: GatewayState, urls: dict[str, str]) -> Worker:

@@ -9,10 +9,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.fingerprints import Fingerprinter
+from adapters.registry import BACKENDS
+from gateway.fingerprints import Fingerprinter, load_or_create_secret
 from gateway.mappings import MappingSet, load_mappings
 from gateway.metrics import Metrics
 from gateway.settings import GatewaySettings
+from gateway.store.engine import create_engine
 
 
 class MappingHolder:
@@ -35,15 +37,29 @@ class GatewayState:
     engine: AsyncEngine
     mappings: MappingHolder
     fingerprints: Fingerprinter
+    backends: frozenset[str] = frozenset()
     metrics: Metrics = field(default_factory=Metrics)
 
     def enabled_backends(self) -> set[str]:
-        s = self.settings
-        return {name for name, cfg in (("lifecare", s.lifecare), ("kanta", s.kanta), ("kela", s.kela)) if cfg.enabled}
+        """Back-ends with an adapter that is enabled: deliveries to others wait, visibly."""
+        return set(self.backends)
 
     @staticmethod
     def now() -> datetime:
         return datetime.now(UTC)
+
+
+def build_state(settings: GatewaySettings, *, mappings: MappingSet | None = None) -> GatewayState:
+    secret = load_or_create_secret(
+        settings.data_dir, settings.secret_key.get_secret_value() if settings.secret_key else None
+    )
+    return GatewayState(
+        settings=settings,
+        engine=create_engine(settings.resolved_database_url),
+        mappings=MappingHolder(mappings or load_mappings(settings.mappings_dir)),
+        fingerprints=Fingerprinter(secret),
+        backends=frozenset(spec.name for spec in BACKENDS if spec.enabled(settings)),
+    )
 
 
 def get_state(request: Request) -> GatewayState:

@@ -1,0 +1,126 @@
+"""An end-to-end harness: the gateway API and the simulators on real sockets, a worker in the test."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+
+from adapters.lifecare.simulator import create_simulator as lifecare_simulator
+from adapters.registry import build_adapters
+from gateway.api import create_app
+from gateway.outbox.worker import Worker
+from gateway.security.tokens import SCOPES, create_token
+from gateway.settings import GatewaySettings, WorkerSettings
+from gateway.state import build_state
+from gateway.store.engine import create_engine
+from tests.support.servers import ThreadedServer
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "outcomes"
+
+
+def example(name: str) -> dict[str, Any]:
+    """An example outcome by file name prefix, e.g. ``example("05")``."""
+    path = next(EXAMPLES.glob(f"{name}*.json"))
+    body: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return body
+
+
+FAST_WORKER = WorkerSettings(
+    concurrency=4, poll_seconds=0.05, lease_seconds=2, max_attempts=4, base_delay_seconds=0.05, max_delay_seconds=0.2
+)
+
+
+@dataclass
+class Harness:
+    settings: GatewaySettings
+    api: httpx.AsyncClient
+    lifecare: httpx.AsyncClient  # the simulator, for inspection and fault injection
+    lifecare_url: str
+    worker: Worker
+    token: str
+
+    async def post(self, body: dict[str, Any], **params: Any) -> httpx.Response:
+        return await self.api.post("/v1/outcomes", json=body, params=params)
+
+    async def deliver(self) -> int:
+        return await self.worker.run_until_idle()
+
+    async def status(self, outcome_id: str) -> dict[str, Any]:
+        response = await self.api.get(f"/v1/outcomes/{outcome_id}")
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def resources(self) -> dict[str, list[dict[str, Any]]]:
+        found: dict[str, list[dict[str, Any]]] = (await self.lifecare.get("/_sim/resources")).json()
+        return found
+
+    async def fault(self, **rule: Any) -> None:
+        (await self.lifecare.post("/_sim/faults", json=rule)).raise_for_status()
+
+    async def table_text(self) -> str:
+        """Every row of every table, as text: for scanning what the database holds."""
+        engine = create_engine(self.settings.resolved_database_url)
+        try:
+            chunks = []
+            async with engine.connect() as conn:
+                for table in (
+                    "outcomes",
+                    "deliveries",
+                    "attempts",
+                    "deadlines",
+                    "statistics_events",
+                    "disclosures",
+                    "api_tokens",
+                ):
+                    rows = await conn.execute(text(f"SELECT * FROM {table}"))
+                    chunks.extend(json.dumps([str(v) for v in row], ensure_ascii=False) for row in rows)
+            return "\n".join(chunks)
+        finally:
+            await engine.dispose()
+
+    async def count(self, table: str) -> int:
+        engine = create_engine(self.settings.resolved_database_url)
+        try:
+            async with engine.connect() as conn:
+                return int((await conn.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one())
+        finally:
+            await engine.dispose()
+
+
+@asynccontextmanager
+async def running_gateway(
+    database_url: str, data_dir: Path, *, worker: WorkerSettings = FAST_WORKER, **settings: Any
+) -> AsyncIterator[Harness]:
+    """Gateway API + Lifecare simulator on real sockets, and a worker bound to the test's event loop."""
+    simulator = ThreadedServer(lifecare_simulator()).start()
+    config = GatewaySettings(data_dir=data_dir, database_url=database_url, worker=worker, **settings)
+    api_server = ThreadedServer(create_app(config, state=build_state(config))).start()
+    engine_state = build_state(config)
+    async with engine_state.engine.begin() as conn:
+        _, token = await create_token(conn, name="test-suite", scopes=list(SCOPES))
+    urls = {"lifecare": simulator.url}
+    test_worker = Worker(
+        engine=engine_state.engine,
+        adapters=build_adapters(config, urls),
+        mappings=engine_state.mappings.current,
+        settings=config.worker,
+    )
+    api = httpx.AsyncClient(base_url=api_server.url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    lifecare = httpx.AsyncClient(base_url=simulator.url, timeout=30)
+    try:
+        yield Harness(config, api, lifecare, simulator.url, test_worker, token)
+    finally:
+        await api.aclose()
+        await lifecare.aclose()
+        await test_worker.aclose()
+        await engine_state.engine.dispose()
+        api_server.stop()
+        simulator.stop()
