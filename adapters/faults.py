@@ -5,7 +5,8 @@ Every simulator wraps its ASGI app in :class:`FaultInjector`, which adds an admi
     POST   /_sim/faults     add a rule (JSON body, see :class:`FaultRule`); answers the rule with its id
     GET    /_sim/faults     list the active rules
     DELETE /_sim/faults     remove all rules
-    GET    /_sim/requests   the request log (method, path, status, ms, fault id), newest last
+    GET    /_sim/requests   the request log (method, path, status, ms, fault id), newest last;
+                            a request still in progress has ``"ms": null``
     DELETE /_sim/requests   clear the request log
 
 A rule matches on method, a path regex and a substring of the body (e.g. a SOAP operation name),
@@ -114,7 +115,9 @@ class FaultInjector:
                 status_seen.append(message["status"])
             await send(message)
 
-        entry = {"method": scope["method"], "path": path, "fault": rule.id if rule else None}
+        entry: dict[str, Any] = {"method": scope["method"], "path": path, "fault": rule.id if rule else None,
+                                 "status": None, "ms": None}
+        self.requests.append(entry)  # visible while in progress (status None), completed in place
         try:
             if rule is not None and rule.latency:
                 await asyncio.sleep(rule.latency)
@@ -138,7 +141,6 @@ class FaultInjector:
         finally:
             entry["status"] = status_seen[0] if status_seen else None
             entry["ms"] = round((time.perf_counter() - started) * 1000, 1)
-            self.requests.append(entry)
 
     async def _admin(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         method, path = scope["method"], scope["path"]

@@ -68,9 +68,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, _postgres_templ
 
 
 def _extra_tables(conn: object) -> list[str]:
-    rows = conn.execute(text(  # type: ignore[attr-defined]
-        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'alembic_version'"
-    ))
+    rows = conn.execute(
+        text(  # type: ignore[attr-defined]
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'alembic_version'"
+        )
+    )
     return [r[0] for r in rows if r[0] not in TABLES]
 
 

@@ -43,8 +43,9 @@ async def adapter(server: ThreadedServer) -> AsyncIterator[LifecareAdapter]:
 
 
 def work(name: str, mappings: MappingSet, delivery: str = DELIVERY) -> DeliveryWork:
-    action = next(a for a in plan_outcome(OutcomeV1.model_validate(example(name)), mappings).actions
-                  if a.backend == "lifecare")
+    action = next(
+        a for a in plan_outcome(OutcomeV1.model_validate(example(name)), mappings).actions if a.backend == "lifecare"
+    )
     return DeliveryWork(delivery, "outcome-1", action.key, action.kind, action.payload, attempt=1)
 
 
@@ -53,40 +54,43 @@ async def counts(sim: httpx.AsyncClient) -> dict[str, int]:
     return found
 
 
-async def test_a_delivery_creates_the_resources(adapter: LifecareAdapter, sim: httpx.AsyncClient,
-                                                mappings: MappingSet) -> None:
+async def test_a_delivery_creates_the_resources(
+    adapter: LifecareAdapter, sim: httpx.AsyncClient, mappings: MappingSet
+) -> None:
     result = await adapter.deliver(work("05", mappings), mappings)
     assert set(result.references["resources"]) == {"Patient", "Encounter", "ServiceRequest/0", "Task/0", "Provenance"}
     assert (await counts(sim))["Task"] == 1
 
 
-async def test_a_resend_creates_nothing_new(adapter: LifecareAdapter, sim: httpx.AsyncClient,
-                                            mappings: MappingSet) -> None:
+async def test_a_resend_creates_nothing_new(
+    adapter: LifecareAdapter, sim: httpx.AsyncClient, mappings: MappingSet
+) -> None:
     first = await adapter.deliver(work("05", mappings), mappings)
     again = await adapter.deliver(work("05", mappings), mappings)
     assert first.references == again.references
     assert sum((await counts(sim)).values()) == 5
 
 
-async def test_a_second_outcome_for_the_same_client_reuses_the_patient(adapter: LifecareAdapter,
-                                                                      sim: httpx.AsyncClient,
-                                                                      mappings: MappingSet) -> None:
+async def test_a_second_outcome_for_the_same_client_reuses_the_patient(
+    adapter: LifecareAdapter, sim: httpx.AsyncClient, mappings: MappingSet
+) -> None:
     first = await adapter.deliver(work("05", mappings), mappings)
     second = await adapter.deliver(work("05", mappings, delivery="another-delivery"), mappings)
     assert first.references["resources"]["Patient"] == second.references["resources"]["Patient"]
     assert (await counts(sim))["Encounter"] == 2
 
 
-async def test_references_inside_the_transaction_are_resolved(adapter: LifecareAdapter, sim: httpx.AsyncClient,
-                                                              mappings: MappingSet) -> None:
+async def test_references_inside_the_transaction_are_resolved(
+    adapter: LifecareAdapter, sim: httpx.AsyncClient, mappings: MappingSet
+) -> None:
     refs = (await adapter.deliver(work("05", mappings), mappings)).references["resources"]
     task = (await sim.get(f"/{refs['Task/0']}")).json()
     assert task["for"]["reference"] == refs["Patient"] and task["focus"]["reference"] == refs["ServiceRequest/0"]
 
 
-async def test_search_by_hetu_finds_the_patient_without_the_hetu_in_the_url(server: ThreadedServer,
-                                                                            adapter: LifecareAdapter,
-                                                                            mappings: MappingSet) -> None:
+async def test_search_by_hetu_finds_the_patient_without_the_hetu_in_the_url(
+    server: ThreadedServer, adapter: LifecareAdapter, mappings: MappingSet
+) -> None:
     await adapter.deliver(work("05", mappings), mappings)
     client = FhirClient(LifecareSettings(), server.url)
     found = await client.search("Patient", {"identifier": "urn:oid:1.2.246.21|300962-901N"})
@@ -94,16 +98,20 @@ async def test_search_by_hetu_finds_the_patient_without_the_hetu_in_the_url(serv
     assert found["total"] == 1
 
 
-async def test_search_by_subject_finds_the_encounter(adapter: LifecareAdapter, sim: httpx.AsyncClient,
-                                                     mappings: MappingSet) -> None:
+async def test_search_by_subject_finds_the_encounter(
+    adapter: LifecareAdapter, sim: httpx.AsyncClient, mappings: MappingSet
+) -> None:
     refs = (await adapter.deliver(work("05", mappings), mappings)).references["resources"]
     found = (await sim.get("/Encounter", params={"subject": refs["Patient"]})).json()
     assert [e["resource"]["id"] for e in found["entry"]] == [refs["Encounter"].split("/")[1]]
 
 
 async def test_an_invalid_resource_is_refused_with_an_operation_outcome(sim: httpx.AsyncClient) -> None:
-    response = await sim.post("/Encounter", json={"resourceType": "Encounter", "status": "not-a-status"},
-                              headers={"Content-Type": "application/fhir+json"})
+    response = await sim.post(
+        "/Encounter",
+        json={"resourceType": "Encounter", "status": "not-a-status"},
+        headers={"Content-Type": "application/fhir+json"},
+    )
     outcome = response.json()
     assert response.status_code == 400 and outcome["resourceType"] == "OperationOutcome"
     assert outcome["issue"][0]["expression"][0].startswith("Encounter.")
@@ -114,26 +122,44 @@ def transaction(entries: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 async def test_a_dangling_urn_reference_fails_the_whole_transaction(sim: httpx.AsyncClient) -> None:
-    bundle = transaction([
-        {"fullUrl": "urn:uuid:5b0c5f9e-0000-4000-8000-000000000001",
-         "resource": {"resourceType": "Patient", "identifier": [{"system": "urn:oid:1.2.246.21", "value": "131052-308T"}]},
-         "request": {"method": "POST", "url": "Patient"}},
-        {"fullUrl": "urn:uuid:5b0c5f9e-0000-4000-8000-000000000002",
-         "resource": {"resourceType": "Encounter", "status": "finished",
-                      "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "VR"},
-                      "subject": {"reference": "urn:uuid:5b0c5f9e-0000-4000-8000-00000000dead"}},
-         "request": {"method": "POST", "url": "Encounter"}},
-    ])
+    bundle = transaction(
+        [
+            {
+                "fullUrl": "urn:uuid:5b0c5f9e-0000-4000-8000-000000000001",
+                "resource": {
+                    "resourceType": "Patient",
+                    "identifier": [{"system": "urn:oid:1.2.246.21", "value": "131052-308T"}],
+                },
+                "request": {"method": "POST", "url": "Patient"},
+            },
+            {
+                "fullUrl": "urn:uuid:5b0c5f9e-0000-4000-8000-000000000002",
+                "resource": {
+                    "resourceType": "Encounter",
+                    "status": "finished",
+                    "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "VR"},
+                    "subject": {"reference": "urn:uuid:5b0c5f9e-0000-4000-8000-00000000dead"},
+                },
+                "request": {"method": "POST", "url": "Encounter"},
+            },
+        ]
+    )
     response = await sim.post("/", json=bundle, headers={"Content-Type": "application/fhir+json"})
     assert response.status_code == 400 and "not in this transaction" in response.json()["issue"][0]["diagnostics"]
     assert sum((await counts(sim)).values()) == 0
 
 
 async def test_a_literal_reference_to_nothing_is_refused(sim: httpx.AsyncClient) -> None:
-    response = await sim.post("/Encounter", headers={"Content-Type": "application/fhir+json"}, json={
-        "resourceType": "Encounter", "status": "finished",
-        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "VR"},
-        "subject": {"reference": "Patient/999"}})
+    response = await sim.post(
+        "/Encounter",
+        headers={"Content-Type": "application/fhir+json"},
+        json={
+            "resourceType": "Encounter",
+            "status": "finished",
+            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "VR"},
+            "subject": {"reference": "Patient/999"},
+        },
+    )
     assert response.status_code == 400 and "does not resolve" in response.json()["issue"][0]["diagnostics"]
 
 
@@ -155,8 +181,9 @@ async def test_the_capability_statement_declares_fhir_4_0_1(sim: httpx.AsyncClie
     assert (await sim.get("/metadata")).json()["fhirVersion"] == "4.0.1"
 
 
-async def test_an_injected_503_with_retry_after_is_transient(adapter: LifecareAdapter, sim: httpx.AsyncClient,
-                                                             mappings: MappingSet) -> None:
+async def test_an_injected_503_with_retry_after_is_transient(
+    adapter: LifecareAdapter, sim: httpx.AsyncClient, mappings: MappingSet
+) -> None:
     await sim.post("/_sim/faults", json={"status": 503, "retry_after": 7, "times": 1})
     with pytest.raises(BackendUnavailable) as caught:
         await adapter.deliver(work("05", mappings), mappings)
@@ -164,23 +191,24 @@ async def test_an_injected_503_with_retry_after_is_transient(adapter: LifecareAd
     assert (await adapter.deliver(work("05", mappings), mappings)).references
 
 
-async def test_a_slow_answer_is_a_timeout(adapter: LifecareAdapter, sim: httpx.AsyncClient,
-                                          mappings: MappingSet) -> None:
+async def test_a_slow_answer_is_a_timeout(
+    adapter: LifecareAdapter, sim: httpx.AsyncClient, mappings: MappingSet
+) -> None:
     await sim.post("/_sim/faults", json={"latency": 2.5, "times": 1})
     with pytest.raises(BackendTimeout):
         await adapter.deliver(work("05", mappings), mappings)
 
 
-async def test_a_dropped_connection_is_a_timeout(adapter: LifecareAdapter, sim: httpx.AsyncClient,
-                                                 mappings: MappingSet) -> None:
+async def test_a_dropped_connection_is_a_timeout(
+    adapter: LifecareAdapter, sim: httpx.AsyncClient, mappings: MappingSet
+) -> None:
     await sim.post("/_sim/faults", json={"drop": "after", "times": 1})
     with pytest.raises(BackendTimeout):
         await adapter.deliver(work("05", mappings), mappings)
     assert (await counts(sim))["Encounter"] == 1  # it was stored; only the answer was lost
 
 
-async def test_a_rejection_is_permanent(adapter: LifecareAdapter, sim: httpx.AsyncClient,
-                                        mappings: MappingSet) -> None:
+async def test_a_rejection_is_permanent(adapter: LifecareAdapter, sim: httpx.AsyncClient, mappings: MappingSet) -> None:
     await sim.post("/_sim/faults", json={"status": 422, "message": "business rule violated", "times": 1})
     with pytest.raises(BackendRejected, match="business rule violated"):
         await adapter.deliver(work("05", mappings), mappings)

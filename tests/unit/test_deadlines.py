@@ -12,9 +12,21 @@ from gateway.mappings import DeadlineRule, MappingSet
 
 @pytest.mark.parametrize(
     "day",
-    [date(2026, 11, 21), date(2026, 11, 22), date(2026, 12, 24), date(2026, 12, 25), date(2026, 12, 26),
-     date(2026, 6, 19), date(2026, 6, 20), date(2026, 4, 3), date(2026, 4, 6), date(2026, 5, 1),
-     date(2026, 12, 6), date(2027, 1, 6), date(2026, 5, 14)],
+    [
+        date(2026, 11, 21),
+        date(2026, 11, 22),
+        date(2026, 12, 24),
+        date(2026, 12, 25),
+        date(2026, 12, 26),
+        date(2026, 6, 19),
+        date(2026, 6, 20),
+        date(2026, 4, 3),
+        date(2026, 4, 6),
+        date(2026, 5, 1),
+        date(2026, 12, 6),
+        date(2027, 1, 6),
+        date(2026, 5, 14),
+    ],
     ids=str,
 )
 def test_non_working_days(day: date) -> None:
@@ -65,5 +77,12 @@ def test_priority_group_rules_need_the_priority_group(mappings: MappingSet) -> N
 
 def test_a_rule_must_give_exactly_one_measure() -> None:
     with pytest.raises(ValueError, match="exactly one"):
-        DeadlineRule(id="x", applies_to="guidance_contact", working_days=1, months=1, description="d",
-                     legal_basis="b", valid_from=date(2020, 1, 1))
+        DeadlineRule(
+            id="x",
+            applies_to="guidance_contact",
+            working_days=1,
+            months=1,
+            description="d",
+            legal_basis="b",
+            valid_from=date(2020, 1, 1),
+        )

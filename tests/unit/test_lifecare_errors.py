@@ -62,9 +62,17 @@ async def test_503_is_unavailable_and_keeps_retry_after() -> None:
 
 
 async def test_400_is_rejected_with_the_operation_outcome_diagnostics() -> None:
-    outcome = {"resourceType": "OperationOutcome",
-               "issue": [{"severity": "error", "code": "invalid", "diagnostics": "Encounter.status is required",
-                          "expression": ["Encounter.status"]}]}
+    outcome = {
+        "resourceType": "OperationOutcome",
+        "issue": [
+            {
+                "severity": "error",
+                "code": "invalid",
+                "diagnostics": "Encounter.status is required",
+                "expression": ["Encounter.status"],
+            }
+        ],
+    }
     error = await failing(client_answering(400, outcome))
     assert isinstance(error, BackendRejected)
     assert error.message == "HTTP 400: Encounter.status is required (Encounter.status)"

@@ -43,8 +43,11 @@ def test_a_direct_booking_renders_an_appointment(mappings: MappingSet) -> None:
 def test_the_patient_is_created_only_if_no_patient_has_the_hetu(mappings: MappingSet) -> None:
     entry = bundle_for("05", mappings)["entry"][0]
     assert entry["request"]["ifNoneExist"] == "identifier=urn:oid:1.2.246.21|300962-901N"
-    assert entry["resource"]["identifier"][0] == {"use": "official", "system": "urn:oid:1.2.246.21",
-                                                  "value": "300962-901N"}
+    assert entry["resource"]["identifier"][0] == {
+        "use": "official",
+        "system": "urn:oid:1.2.246.21",
+        "value": "300962-901N",
+    }
 
 
 def test_every_entry_is_a_conditional_create(mappings: MappingSet) -> None:
@@ -54,8 +57,10 @@ def test_every_entry_is_a_conditional_create(mappings: MappingSet) -> None:
 
 def test_created_resources_carry_the_gateway_identifier_of_the_delivery(mappings: MappingSet) -> None:
     encounter = resources(bundle_for("05", mappings), "Encounter")[0]
-    assert encounter["identifier"][0] == {"system": mappings.gateway.identifier_system,
-                                          "value": f"{DELIVERY}/encounter"}
+    assert encounter["identifier"][0] == {
+        "system": mappings.gateway.identifier_system,
+        "value": f"{DELIVERY}/encounter",
+    }
 
 
 def test_the_task_carries_the_hta_deadline_as_its_restriction_period(mappings: MappingSet) -> None:
@@ -82,12 +87,22 @@ def test_rendering_is_deterministic(mappings: MappingSet) -> None:
 
 
 def test_a_correction_updates_the_resources_of_the_first_version(mappings: MappingSet) -> None:
-    previous = {"Patient": "Patient/1", "Encounter": "Encounter/2", "ServiceRequest/0": "ServiceRequest/3",
-                "Task/0": "Task/4", "Provenance": "Provenance/5"}
+    previous = {
+        "Patient": "Patient/1",
+        "Encounter": "Encounter/2",
+        "ServiceRequest/0": "ServiceRequest/3",
+        "Task/0": "Task/4",
+        "Provenance": "Provenance/5",
+    }
     bundle = bundle_for("05", mappings, identifier_root="first-delivery", previous=previous)
     requests = [(e["request"]["method"], e["request"]["url"]) for e in bundle["entry"]]
-    assert requests == [("PUT", "Patient/1"), ("PUT", "Encounter/2"), ("PUT", "ServiceRequest/3"),
-                        ("PUT", "Task/4"), ("PUT", "Provenance/5")]
+    assert requests == [
+        ("PUT", "Patient/1"),
+        ("PUT", "Encounter/2"),
+        ("PUT", "ServiceRequest/3"),
+        ("PUT", "Task/4"),
+        ("PUT", "Provenance/5"),
+    ]
     assert resources(bundle, "Encounter")[0]["identifier"][0]["value"] == "first-delivery/encounter"
 
 

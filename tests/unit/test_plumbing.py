@@ -10,8 +10,10 @@ from gateway.problems import field_path
 
 
 def test_field_paths_read_like_the_body() -> None:
-    assert field_path(("results", 0, "health_care_handover", "receiving"), skip=frozenset({"health_care_handover"})) \
+    assert (
+        field_path(("results", 0, "health_care_handover", "receiving"), skip=frozenset({"health_care_handover"}))
         == "results[0].receiving"
+    )
     assert field_path(("body", "client", "hetu")) == "client.hetu"
     assert field_path(()) == "(body)"
 
@@ -27,8 +29,15 @@ def test_uuids_and_timestamps_are_not_mistaken_for_hetus() -> None:
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
 def test_every_named_query_compiles_for_both_dialects(dialect: str) -> None:
-    assert names() == ["claim_due", "complete", "park", "purge_payloads", "release_awaiting_adapter",
-                       "renew_leases", "reschedule"]
+    assert names() == [
+        "claim_due",
+        "complete",
+        "park",
+        "purge_payloads",
+        "release_awaiting_adapter",
+        "renew_leases",
+        "reschedule",
+    ]
     for name in names():
         sql = str(query(name, dialect))
         assert ("SKIP LOCKED" in sql) == (dialect == "postgresql" and name == "claim_due")

@@ -16,8 +16,14 @@ def test_the_statistics_event_holds_no_personal_field(mappings: MappingSet) -> N
     event = plan_outcome(OutcomeV1.model_validate(body), mappings).statistics
     text = json.dumps(dataclasses.asdict(event), default=str, ensure_ascii=False)
     client = body["client"]
-    for value in (client["hetu"], client["given_names"], client["family_name"], client["phone"],
-                  body["guidance"]["summary"], "1979"):
+    for value in (
+        client["hetu"],
+        client["given_names"],
+        client["family_name"],
+        client["phone"],
+        body["guidance"]["summary"],
+        "1979",
+    ):
         assert value not in text
 
 

@@ -1,0 +1,91 @@
+"""The command line, as a newcomer uses it: tokens, and the embedded default end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.support.harness import EXAMPLES
+from tests.support.servers import free_port
+
+GATEWAY = [sys.executable, "-m", "gateway"]
+
+
+def clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+
+
+def test_tokens_create_prints_a_token_that_the_gateway_accepts(tmp_path: Path) -> None:
+    created = subprocess.run(
+        [*GATEWAY, "tokens", "create", "--scope", "outcomes:read", "--name", "crm", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        check=True,
+    )
+    token = created.stdout.strip()
+    assert token.startswith("gwt_") and len(token.splitlines()) == 1
+    listed = subprocess.run(
+        [*GATEWAY, "tokens", "list", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        check=True,
+    )
+    assert json.loads(listed.stdout.splitlines()[0])["scopes"] == ["outcomes:read"]
+    assert token not in listed.stdout
+
+
+def test_an_unknown_scope_is_refused(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [*GATEWAY, "tokens", "create", "--scope", "everything", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+    )
+    assert result.returncode != 0 and "unknown scope" in result.stderr
+
+
+def test_serve_runs_the_embedded_default_and_an_outcome_becomes_fhir_resources(tmp_path: Path) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [*GATEWAY, "serve", "--port", str(port), "--data-dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=clean_env(),
+        cwd=EXAMPLES.parents[1],
+    )
+    try:
+        assert process.stdout is not None
+        token = ""
+        deadline = time.monotonic() + 30
+        while not token and time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if line.strip().startswith("gwt_"):
+                token = line.strip()
+        assert token, "serve printed no token"
+        base = f"http://127.0.0.1:{port}"
+        auth = {"Authorization": f"Bearer {token}"}
+        body = json.loads(next(EXAMPLES.glob("05*.json")).read_text(encoding="utf-8"))
+        outcome_id = httpx.post(f"{base}/v1/outcomes", json=body, headers=auth).json()["id"]
+        state = ""
+        while state != "delivered" and time.monotonic() < deadline:
+            time.sleep(0.2)
+            state = httpx.get(f"{base}/v1/outcomes/{outcome_id}", headers=auth).json()["state"]
+        assert state == "delivered"
+        found = httpx.get(
+            f"{base}/simulators/lifecare/fhir/Patient", params={"identifier": "urn:oid:1.2.246.21|300962-901N"}
+        ).json()
+        assert found["total"] == 1
+        assert (tmp_path / "gateway.db").exists()
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=20) == 0
