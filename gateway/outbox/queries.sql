@@ -4,7 +4,8 @@
 -- gives the claiming transaction the database's only write lock.
 
 -- name: claim_due
--- Lease up to :limit due deliveries of one back-end, oldest first, including expired leases.
+-- Lease up to :limit due deliveries of one back-end, oldest first, including expired leases;
+-- a new version waits while the delivery it replaces is still queued or in flight.
 UPDATE deliveries
 SET status = 'in_flight',
     lease_owner = :owner,
@@ -13,11 +14,13 @@ SET status = 'in_flight',
     status_reason = CASE WHEN status = 'in_flight' THEN 'reclaimed from ' || lease_owner ELSE NULL END,
     updated_at = :now
 WHERE id IN (
-    SELECT id FROM deliveries
-    WHERE backend = :backend
-      AND ((status = 'pending' AND next_attempt_at <= :now)
-           OR (status = 'in_flight' AND lease_expires_at < :now))
-    ORDER BY next_attempt_at
+    SELECT candidate.id FROM deliveries AS candidate
+    WHERE candidate.backend = :backend
+      AND ((candidate.status = 'pending' AND candidate.next_attempt_at <= :now)
+           OR (candidate.status = 'in_flight' AND candidate.lease_expires_at < :now))
+      AND NOT EXISTS (SELECT 1 FROM deliveries AS earlier
+                      WHERE earlier.id = candidate.supersedes AND earlier.status IN ('pending', 'in_flight'))
+    ORDER BY candidate.next_attempt_at
     LIMIT :limit
     {skip_locked}
 )

@@ -7,30 +7,98 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.fingerprints import Fingerprinter
-from gateway.plan import Action
-from gateway.store.schema import attempts, deliveries
+from gateway.outbox.corrections import NEVER_DELIVERED, Previous, Step
+from gateway.store.schema import attempts, deliveries, outcomes
 
 STATUSES = ("pending", "in_flight", "delivered", "held", "failed", "cancelled", "awaiting_adapter", "held_for_consent")
 OPEN_STATUSES = ("pending", "in_flight", "awaiting_adapter", "held_for_consent")
+
+
+async def latest_deliveries(conn: AsyncConnection, *, outcome_ids: list[str]) -> dict[str, Previous]:
+    """The latest real delivery of each action key across an outcome's earlier revisions.
+
+    An "unchanged" row is only a pointer to the delivery that carried the content; it is followed,
+    so that a later correction replaces (or waits for) the delivery that really went out.
+    """
+    rows = (
+        await conn.execute(
+            select(deliveries, outcomes.c.revision)
+            .join(outcomes, outcomes.c.id == deliveries.c.outcome_id)
+            .where(deliveries.c.outcome_id.in_(outcome_ids))
+            .order_by(outcomes.c.revision, deliveries.c.created_at)
+        )
+    ).all()
+    by_id = {r.id: r for r in rows}
+    latest = {r.action_key: r for r in rows}
+    found = {}
+    for key, row in latest.items():
+        while row.status == "unchanged" and row.supersedes in by_id:
+            row = by_id[row.supersedes]
+        found[key] = Previous(row.id, key, row.payload_digest, row.status, row.document_version, row.supersedes)
+    return found
 
 
 async def enqueue(
     conn: AsyncConnection,
     *,
     outcome_id: str,
-    actions: Iterable[Action],
+    steps: Iterable[Step],
     now: datetime,
     enabled_backends: set[str],
     fingerprints: Fingerprinter,
+    revision: int = 1,
 ) -> list[str]:
-    """Insert one delivery per action; a back-end without an enabled adapter waits, visibly."""
+    """Write one delivery per step; a back-end without an enabled adapter waits, visibly."""
     ids = []
-    for action in actions:
+    for step in steps:
+        if step.change == "removed":
+            continue
         delivery_id = str(uuid.uuid4())
+        if step.action is None:  # unchanged: point at the earlier delivery, carry its references
+            assert step.previous is not None
+            earlier = (await conn.execute(select(deliveries).where(deliveries.c.id == step.previous))).one()
+            await conn.execute(
+                insert(deliveries).values(
+                    id=delivery_id,
+                    outcome_id=outcome_id,
+                    action_key=step.key,
+                    backend=earlier.backend,
+                    kind=earlier.kind,
+                    rule=earlier.rule,
+                    legal_basis=earlier.legal_basis,
+                    payload=None,
+                    payload_digest=earlier.payload_digest,
+                    document_version=earlier.document_version,
+                    supersedes=earlier.id,
+                    consent_party=earlier.consent_party,
+                    consent_id=earlier.consent_id,
+                    status="unchanged",
+                    status_reason=f"unchanged in revision {revision}: not re-sent",
+                    attempts=0,
+                    next_attempt_at=now,
+                    backend_refs=earlier.backend_refs,
+                    created_at=now,
+                    updated_at=now,
+                    purged_at=now,
+                )
+            )
+            ids.append(delivery_id)
+            continue
+        action = step.action
+        if step.cancel is not None:
+            await conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id == step.cancel, deliveries.c.status.in_(NEVER_DELIVERED))
+                .values(
+                    status="cancelled",
+                    status_reason=f"superseded by revision {revision} before delivery",
+                    updated_at=now,
+                )
+            )
         waiting = action.backend not in enabled_backends
         await conn.execute(
             insert(deliveries).values(
@@ -43,8 +111,8 @@ async def enqueue(
                 legal_basis=action.legal_basis,
                 payload=action.payload,
                 payload_digest=fingerprints.of(action.payload),
-                document_version=1,
-                supersedes=None,
+                document_version=step.document_version,
+                supersedes=step.supersedes,
                 consent_party=action.consent.party if action.consent else None,
                 consent_id=None,
                 status="awaiting_adapter" if waiting else "pending",
@@ -124,7 +192,7 @@ def overall_state(statistics_only: bool, delivery_states: list[str]) -> str:
         return "statistics_only"
     if any(s in ("held", "failed") for s in delivery_states):
         return "needs_attention"
-    if all(s in ("delivered", "cancelled") for s in delivery_states):
+    if all(s in ("delivered", "cancelled", "unchanged") for s in delivery_states):
         return "delivered"
     if any(s in ("awaiting_adapter", "held_for_consent") for s in delivery_states):
         return "waiting"

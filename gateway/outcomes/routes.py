@@ -66,21 +66,29 @@ async def submit_outcome(
     if replay is not None:
         return replay
     outcome_id = str(uuid.uuid4())
-    response = {
-        "id": outcome_id,
-        "status": "accepted",
-        "source": outcome.source.model_dump(),
-        "statistics_only": plan.statistics_only,
-        "plan": plan.describe(),
-        "links": {"self": f"/v1/outcomes/{outcome_id}"},
-    }
     try:
         async with state.engine.begin() as conn:
+            earlier = await service.revision_ids(
+                conn, system=outcome.source.system, outcome_id=outcome.source.outcome_id
+            )
             latest = await service.latest_revision(
                 conn, system=outcome.source.system, outcome_id=outcome.source.outcome_id
             )
             if latest is not None and latest.revision > outcome.source.revision:
                 raise _conflict(outcome, f"revision {latest.revision} is already accepted")
+            steps = await service.plan_steps(
+                conn, plan=plan, earlier_revisions=earlier, fingerprints=state.fingerprints
+            )
+            response = {
+                "id": outcome_id,
+                "status": "accepted",
+                "source": outcome.source.model_dump(),
+                "statistics_only": plan.statistics_only,
+                "plan": plan.describe(),
+                "changes": service.describe_steps(steps) if earlier else None,
+                "supersedes": earlier[-1] if earlier else None,
+                "links": {"self": f"/v1/outcomes/{outcome_id}"},
+            }
             await service.store_accepted(
                 conn,
                 outcome_id=outcome_id,
@@ -91,7 +99,8 @@ async def submit_outcome(
                 now=state.now(),
                 enabled_backends=state.enabled_backends(),
                 fingerprints=state.fingerprints,
-                supersedes=latest.id if latest is not None else None,
+                steps=steps,
+                earlier_revisions=earlier,
             )
     except IntegrityError:
         # A concurrent post of the same key won the race; answer as if we had been second.

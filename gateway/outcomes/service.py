@@ -9,12 +9,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.contract.outcome_v1 import OutcomeV1
 from gateway.fingerprints import Fingerprinter
-from gateway.outbox.service import deliveries_of, enqueue, overall_state
+from gateway.outbox.corrections import Step, diff
+from gateway.outbox.service import deliveries_of, enqueue, latest_deliveries, overall_state
 from gateway.plan import Plan
 from gateway.routing import contact_day
 from gateway.store.schema import deadlines, outcomes, statistics_events
@@ -54,8 +55,11 @@ async def store_accepted(
     now: datetime,
     enabled_backends: set[str],
     fingerprints: Fingerprinter,
-    supersedes: str | None = None,
+    steps: list[Step],
+    earlier_revisions: list[str] | None = None,
 ) -> None:
+    """Store an accepted outcome; for a correction, ``earlier_revisions`` are the ids of the revisions before it."""
+    earlier = earlier_revisions or []
     await conn.execute(
         insert(outcomes).values(
             id=outcome_id,
@@ -70,9 +74,11 @@ async def store_accepted(
             mapping_version=plan.mapping_version,
             plan=plan.describe(),
             response=response,
-            supersedes=supersedes,
+            supersedes=earlier[-1] if earlier else None,
         )
     )
+    if earlier:  # one statistics event per outcome: a correction replaces the earlier one
+        await conn.execute(delete(statistics_events).where(statistics_events.c.outcome_id.in_(earlier)))
     s = plan.statistics
     await conn.execute(
         insert(statistics_events).values(
@@ -110,11 +116,43 @@ async def store_accepted(
     await enqueue(
         conn,
         outcome_id=outcome_id,
-        actions=plan.actions,
+        steps=steps,
         now=now,
         enabled_backends=enabled_backends,
         fingerprints=fingerprints,
+        revision=outcome.source.revision,
     )
+
+
+async def revision_ids(conn: AsyncConnection, *, system: str, outcome_id: str) -> list[str]:
+    """Ids of every stored revision of a source outcome, oldest first."""
+    rows = await conn.execute(
+        select(outcomes.c.id)
+        .where(outcomes.c.source_system == system, outcomes.c.source_outcome_id == outcome_id)
+        .order_by(outcomes.c.revision)
+    )
+    return list(rows.scalars())
+
+
+async def plan_steps(
+    conn: AsyncConnection, *, plan: Plan, earlier_revisions: list[str], fingerprints: Fingerprinter
+) -> list[Step]:
+    """What to deliver for this revision: everything for a first revision, the difference for a correction."""
+    previous = await latest_deliveries(conn, outcome_ids=earlier_revisions) if earlier_revisions else {}
+    return diff(plan.actions, previous, {a.key: fingerprints.of(a.payload) for a in plan.actions})
+
+
+def describe_steps(steps: list[Step]) -> list[dict[str, Any]]:
+    return [
+        {
+            "key": s.key,
+            "change": s.change,
+            "document_version": s.document_version,
+            "replaces_delivery": s.supersedes or s.cancel,
+            "earlier_delivery": s.previous,
+        }
+        for s in steps
+    ]
 
 
 async def outcome_status(conn: AsyncConnection, *, outcome_id: str) -> dict[str, Any] | None:
