@@ -48,7 +48,17 @@ def _with_search_path(url: str, schema: str) -> str:
     return f"{url}{separator}options=-csearch_path%3D{schema}"
 
 
-TABLES = ("disclosures", "attempts", "deadlines", "statistics_events", "deliveries", "outcomes", "api_tokens")
+TABLES = (
+    "disclosures",
+    "attempts",
+    "deadlines",
+    "statistics_events",
+    "deliveries",
+    "outcomes",
+    "api_tokens",
+    "consents",
+    "bookings",
+)
 
 
 @pytest.fixture(params=DATABASES)

@@ -1,7 +1,9 @@
 """The tables. Migrations in ``migrations/versions`` create exactly these (a test compares them).
 
-Personal data lives in one place only: ``deliveries.payload``, kept while a delivery needs it and
-purged after the retention period. Every other table holds codes, ids, states and times.
+Personal data lives in few places: ``deliveries.payload``, kept while a delivery needs it and
+purged after the retention period; the consent registry (a consent names its consenter for as
+long as it is in force); and a booking's request while it is open. Every other table holds
+codes, ids, keyed hashes, states and times.
 """
 
 from __future__ import annotations
@@ -57,7 +59,11 @@ deliveries = Table(
     "deliveries",
     metadata,
     Column("id", String(36), primary_key=True),
-    Column("outcome_id", String(36), ForeignKey("outcomes.id"), nullable=False, index=True),
+    Column("outcome_id", String(36), ForeignKey("outcomes.id"), nullable=True, index=True),
+    # A delivery about a consent itself (registering it with Kela, a FHIR Consent) names it here.
+    Column("origin_consent_id", String(36), nullable=True, index=True),
+    # HMAC of the client's hetu: matches deliveries held for consent to a consent that arrives later.
+    Column("client_key", String(64), nullable=True, index=True),
     Column("action_key", String(128), nullable=False),
     Column("backend", String(16), nullable=False),
     Column("kind", String(32), nullable=False),
@@ -155,4 +161,47 @@ api_tokens = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime, nullable=True),
     Column("revoked_at", UtcDateTime, nullable=True),
+)
+
+consents = Table(
+    "consents",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("client_key", String(64), nullable=False, index=True),
+    Column("consenter", JsonType, nullable=False),
+    Column("guardian", JsonType, nullable=True),
+    Column("parties", JsonType, nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("data_categories", JsonType, nullable=False),
+    Column("form", String(16), nullable=False),
+    Column("form_reference", String(200), nullable=True),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_until", Date, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("used_by_delivery", String(36), nullable=True),
+    Column("used_at", UtcDateTime, nullable=True),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    Column("revocation_reason", Text, nullable=True),
+    Column("recorded_by", JsonType, nullable=False),
+    Column("source", String(128), nullable=False),
+    Column("idempotency_key", String(160), nullable=True, unique=True),
+    Column("fingerprint", String(64), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+bookings = Table(
+    "bookings",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("client_key", String(64), nullable=False, index=True),
+    Column("consent_id", String(36), nullable=True),
+    Column("delivery_id", String(36), nullable=True),
+    Column("request", JsonType, nullable=True),
+    Column("result", JsonType, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("idempotency_key", String(160), nullable=True, unique=True),
+    Column("fingerprint", String(64), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
 )

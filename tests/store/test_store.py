@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.contract.outcome_v1 import OutcomeV1
 from gateway.fingerprints import Fingerprinter
 from gateway.mappings import MappingSet
+from gateway.outbox.corrections import diff
 from gateway.outcomes.service import store_accepted
 from gateway.routing import plan_outcome
 from gateway.store.engine import create_engine, sync_url
@@ -55,6 +56,7 @@ async def test_an_outcome_and_its_deliveries_commit_together_or_not_at_all(
                 now=datetime.now(UTC),
                 enabled_backends={"lifecare", "kanta"},
                 fingerprints=Fingerprinter(b"k"),
+                steps=diff(plan.actions, {}, {}),
             )
             raise RuntimeError("crash after the outbox insert")
     async with engine.connect() as conn:
@@ -76,6 +78,7 @@ async def test_a_committed_outcome_has_one_delivery_per_action(engine: AsyncEngi
             now=datetime.now(UTC),
             enabled_backends={"lifecare", "kanta"},
             fingerprints=Fingerprinter(b"k"),
+            steps=diff(plan.actions, {}, {}),
         )
     async with engine.connect() as conn:
         keys = (await conn.execute(select(deliveries.c.action_key).order_by(deliveries.c.action_key))).scalars()
