@@ -98,7 +98,7 @@ class FaultInjector:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path: str = scope["path"]
+        path = _local_path(scope)
         if path.startswith("/_sim/"):
             await self._admin(scope, receive, send)
             return
@@ -115,8 +115,13 @@ class FaultInjector:
                 status_seen.append(message["status"])
             await send(message)
 
-        entry: dict[str, Any] = {"method": scope["method"], "path": path, "fault": rule.id if rule else None,
-                                 "status": None, "ms": None}
+        entry: dict[str, Any] = {
+            "method": scope["method"],
+            "path": path,
+            "fault": rule.id if rule else None,
+            "status": None,
+            "ms": None,
+        }
         self.requests.append(entry)  # visible while in progress (status None), completed in place
         try:
             if rule is not None and rule.latency:
@@ -143,7 +148,7 @@ class FaultInjector:
             entry["ms"] = round((time.perf_counter() - started) * 1000, 1)
 
     async def _admin(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
-        method, path = scope["method"], scope["path"]
+        method, path = scope["method"], _local_path(scope)
         body = await _read_all(receive)
         status: int = 404
         answer: Any = {"error": f"no simulator admin route {method} {path}"}
@@ -174,6 +179,15 @@ class FaultInjector:
             }
         )
         await send({"type": "http.response.body", "body": payload})
+
+
+def _local_path(scope: dict[str, Any]) -> str:
+    """The path below the simulator's mount point (Starlette keeps the mount prefix in ``path``)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root):
+        return path[len(root) :] or "/"
+    return path
 
 
 async def _read_all(receive: Callable[..., Any]) -> bytes:

@@ -10,6 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.kanta.adapter import KantaAdapter
+from adapters.kanta.simulator import create_simulator as kanta_simulator
+from adapters.kela.adapter import KelaAdapter
+from adapters.kela.simulator import create_simulator as kela_simulator
 from adapters.lifecare.adapter import LifecareAdapter
 from adapters.lifecare.simulator import create_simulator as lifecare_simulator
 from gateway.errors import ConfigurationError
@@ -41,6 +45,28 @@ BACKENDS: tuple[BackendSpec, ...] = (
         build=lambda s, url: LifecareAdapter(s.lifecare, base_url=url),
         simulator=lifecare_simulator,
         setting_name="GATEWAY_LIFECARE__BASE_URL",
+    ),
+    BackendSpec(
+        name="kanta",
+        title="Kanta (social care client register archive, SOAP)",
+        mount="/simulators/kanta",
+        endpoint_suffix="/wsdl",
+        configured_url=lambda s: s.kanta.wsdl_url,
+        enabled=lambda s: s.kanta.enabled,
+        build=lambda s, url: KantaAdapter(s.kanta, wsdl_url=url),
+        simulator=kanta_simulator,
+        setting_name="GATEWAY_KANTA__WSDL_URL",
+    ),
+    BackendSpec(
+        name="kela",
+        title="Kela (Y100 consent and phone-appointment booking over X-Road; a modelled interface)",
+        mount="/simulators/kela",
+        endpoint_suffix="/wsdl",
+        configured_url=lambda s: s.kela.wsdl_url,
+        enabled=lambda s: s.kela.enabled,
+        build=lambda s, url: KelaAdapter(s.kela, wsdl_url=url),
+        simulator=kela_simulator,
+        setting_name="GATEWAY_KELA__WSDL_URL",
     ),
 )
 

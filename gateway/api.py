@@ -11,6 +11,8 @@ from fastapi import FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
 
 from gateway import __version__
+from gateway.consents.models import ClientQuery, ConsentIn, RevokeIn
+from gateway.consents.routes import router as consents_router
 from gateway.contract.outcome_v1 import OutcomeV1
 from gateway.health import router as health_router
 from gateway.logs import get_logger
@@ -52,6 +54,7 @@ def create_app(
         lifespan=lifespan,
         openapi_tags=[
             {"name": "outcomes", "description": "Guidance outcomes in, plans and delivery status out."},
+            {"name": "consents", "description": "The consent registry: Kela Y100, electronic and verbal consents."},
             {"name": "health", "description": "Liveness, readiness, metrics."},
         ],
     )
@@ -59,6 +62,7 @@ def create_app(
     install_problem_handlers(app)
     app.include_router(health_router)
     app.include_router(outcomes_router)
+    app.include_router(consents_router)
 
     @app.middleware("http")
     async def _access_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -81,9 +85,16 @@ def create_app(
             title=app.title, version=app.version, description=app.description, routes=app.routes, tags=app.openapi_tags
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        outcome_schema = OutcomeV1.model_json_schema(ref_template="#/components/schemas/{model}")
-        components.update(outcome_schema.pop("$defs", {}))
-        components["OutcomeV1"] = outcome_schema
+        # Bodies parsed by hand (for size limits and one-pass errors) are published here.
+        for name, model in (
+            ("OutcomeV1", OutcomeV1),
+            ("ConsentV1", ConsentIn),
+            ("RevokeIn", RevokeIn),
+            ("ClientQuery", ClientQuery),
+        ):
+            model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(model_schema.pop("$defs", {}))
+            components[name] = model_schema
         schema["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
         schema["security"] = [{"bearer": []}]
         app.openapi_schema = schema

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.contract.outcome_v1 import Client, ConsentGiven, OutcomeV1
+from gateway.contract.outcome_v1 import Client, OutcomeV1
 from gateway.contract.results import (
     ChildWelfareNotice,
     DirectHealthCareBooking,
@@ -149,16 +149,4 @@ def kela_booking(outcome: OutcomeV1, request: KelaBookingRequest) -> dict[str, A
         "unit": outcome.unit,
         "worker_id": outcome.guidance.worker.id,
         "request": request.model_dump(mode="json"),
-    }
-
-
-def kela_consent(outcome: OutcomeV1, consent: ConsentGiven) -> dict[str, Any]:
-    client = outcome.client
-    return {
-        "client": {"hetu": client.hetu, "given_names": client.given_names, "family_name": client.family_name},
-        "guardian": client.guardian.model_dump(mode="json") if consent.given_by_guardian and client.guardian else None,
-        "unit": outcome.unit,
-        "worker_id": outcome.guidance.worker.id,
-        "given_at": outcome.guidance.ended_at.isoformat(),
-        "consent": consent.model_dump(mode="json"),
     }

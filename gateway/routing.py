@@ -11,7 +11,8 @@ The table it implements is THL's *Kirjaaminen monialaisessa yhteistyössä* (202
 | child welfare concern                                  | Kanta: Lastensuojeluilmoitus + deadlines |
 | health care hand-over or direct booking                | Lifecare: one FHIR transaction           |
 | both registers                                         | both, each only its own data             |
-| Kela phone-appointment request; consent naming Kela    | Kela, under the client's consent         |
+| Kela phone-appointment request                         | Kela, under the client's consent         |
+| a durable consent naming Kela; one covering health data| registered with Kela; FHIR Consent       |
 
 Every action names the rule and the legal basis that produced it. Nothing here does I/O.
 """
@@ -22,6 +23,7 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from gateway import payloads
+from gateway.consents.plan import consent_actions, facts_from_outcome
 from gateway.contract.fields import duration_minutes
 from gateway.contract.outcome_v1 import OutcomeV1
 from gateway.contract.results import (
@@ -32,7 +34,7 @@ from gateway.contract.results import (
     PendingSocialCareMatter,
     SocialCareInitiation,
 )
-from gateway.contract.vocabulary import ConsentParty, ContactedBy, DataCategory
+from gateway.contract.vocabulary import ContactedBy, DataCategory
 from gateway.deadlines import Deadline, deadlines_for
 from gateway.mappings import MappingSet
 from gateway.plan import Action, ConsentNeed, Plan, PlannedDeadline, RuleHit, StatisticsEvent
@@ -54,7 +56,6 @@ BASIS = {
     "sosiaalihuollon asiakasrekisteri ja potilasrekisteri ovat erilliset",
     "kela-booking": "Asiakkaan suostumus (Kela Y100 tai suullinen, yhteen asiointiin); "
     "Laki sosiaali- ja terveydenhuollon asiakastietojen käsittelystä 703/2023",
-    "kela-consent": "Kela Y100: suostumus henkilötietojen vaihtoon ja käsittelyyn",
 }
 
 SOCIAL_KINDS = {"social_care_initiation", "pending_social_care_matter", "child_welfare_notice"}
@@ -104,7 +105,7 @@ def plan_outcome(outcome: OutcomeV1, mappings: MappingSet) -> Plan:
         action, action_deadlines = patient
         actions.append(action)
         deadlines.extend(_planned(action_deadlines, action.key))
-    actions.extend(_kela_actions(outcome))
+    actions.extend(_kela_and_consent_actions(outcome, day))
 
     if not actions:
         if "advice_only" in kinds:
@@ -273,7 +274,7 @@ def _patient_register_action(
     return action, [d for _, ds in with_deadlines for d in ds]
 
 
-def _kela_actions(outcome: OutcomeV1) -> list[Action]:
+def _kela_and_consent_actions(outcome: OutcomeV1, day: date) -> list[Action]:
     actions: list[Action] = []
     requests = [r for r in outcome.results if isinstance(r, KelaBookingRequest)]
     for i, request in enumerate(requests, start=1):
@@ -293,19 +294,8 @@ def _kela_actions(outcome: OutcomeV1) -> list[Action]:
                 ),
             )
         )
-    kela_consents = [c for c in outcome.consents if ConsentParty.KELA in c.parties]
-    for i, consent in enumerate(kela_consents, start=1):
-        actions.append(
-            Action(
-                f"kela:consent:{i}",
-                "kela",
-                "kela_consent",
-                "kela-consent",
-                BASIS["kela-consent"],
-                f"Register the client's {consent.form.value} consent with Kela (Kela must hold it itself).",
-                payloads.kela_consent(outcome, consent),
-            )
-        )
+    for i, consent in enumerate(outcome.consents, start=1):
+        actions.extend(consent_actions(facts_from_outcome(outcome, consent, day), suffix=str(i)))
     return actions
 
 

@@ -20,7 +20,7 @@ class DeliveryWork:
     """One claimed delivery, as an adapter sees it."""
 
     delivery_id: str
-    outcome_id: str
+    outcome_id: str | None  # None for a delivery about a consent recorded through the consent API
     action_key: str
     kind: str
     payload: Mapping[str, Any] = field(repr=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -45,14 +45,21 @@ async def latest_deliveries(conn: AsyncConnection, *, outcome_ids: list[str]) ->
 async def enqueue(
     conn: AsyncConnection,
     *,
-    outcome_id: str,
+    outcome_id: str | None,
     steps: Iterable[Step],
     now: datetime,
     enabled_backends: set[str],
     fingerprints: Fingerprinter,
     revision: int = 1,
+    client_key: str | None = None,
+    origins: Mapping[str, str] | None = None,
 ) -> list[str]:
-    """Write one delivery per step; a back-end without an enabled adapter waits, visibly."""
+    """Write one delivery per step.
+
+    A back-end without an enabled adapter waits, visibly (``awaiting_adapter``); a delivery that
+    needs the client's consent waits as ``held_for_consent`` until the consent service binds a
+    valid consent to it. ``origins`` maps action keys to the consent a delivery is about.
+    """
     ids = []
     for step in steps:
         if step.change == "removed":
@@ -99,11 +106,18 @@ async def enqueue(
                     updated_at=now,
                 )
             )
-        waiting = action.backend not in enabled_backends
+        if action.consent is not None:
+            status, reason = "held_for_consent", f"waiting for a valid consent naming {action.consent.party}"
+        elif action.backend not in enabled_backends:
+            status, reason = "awaiting_adapter", f"no {action.backend} adapter is enabled yet"
+        else:
+            status, reason = "pending", None
         await conn.execute(
             insert(deliveries).values(
                 id=delivery_id,
                 outcome_id=outcome_id,
+                origin_consent_id=(origins or {}).get(action.key),
+                client_key=client_key,
                 action_key=action.key,
                 backend=action.backend,
                 kind=action.kind,
@@ -114,9 +128,10 @@ async def enqueue(
                 document_version=step.document_version,
                 supersedes=step.supersedes,
                 consent_party=action.consent.party if action.consent else None,
+                consent_categories=list(action.consent.categories) if action.consent else None,
                 consent_id=None,
-                status="awaiting_adapter" if waiting else "pending",
-                status_reason=f"no {action.backend} adapter is enabled yet" if waiting else None,
+                status=status,
+                status_reason=reason,
                 attempts=0,
                 next_attempt_at=now,
                 created_at=now,

@@ -12,13 +12,15 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.consents import service as consent_service
+from gateway.consents.plan import facts_from_outcome
 from gateway.contract.outcome_v1 import OutcomeV1
 from gateway.fingerprints import Fingerprinter
 from gateway.outbox.corrections import Step, diff
 from gateway.outbox.service import deliveries_of, enqueue, latest_deliveries, overall_state
 from gateway.plan import Plan
 from gateway.routing import contact_day
-from gateway.store.schema import deadlines, outcomes, statistics_events
+from gateway.store.schema import consents, deadlines, outcomes, statistics_events
 
 
 async def find_revision(conn: AsyncConnection, *, system: str, outcome_id: str, revision: int) -> Any:
@@ -113,6 +115,10 @@ async def store_accepted(
                 for d in plan.deadlines
             ],
         )
+    client = consent_service.client_key(fingerprints, outcome.client.hetu) if outcome.client.hetu else None
+    origins = await _record_consents(
+        conn, outcome=outcome, now=now, fingerprints=fingerprints, enabled_backends=enabled_backends
+    )
     await enqueue(
         conn,
         outcome_id=outcome_id,
@@ -121,7 +127,43 @@ async def store_accepted(
         enabled_backends=enabled_backends,
         fingerprints=fingerprints,
         revision=outcome.source.revision,
+        client_key=client,
+        origins=origins,
     )
+    if client is not None:
+        await consent_service.release_held(conn, client=client, now=now, enabled_backends=enabled_backends)
+
+
+async def _record_consents(
+    conn: AsyncConnection,
+    *,
+    outcome: OutcomeV1,
+    now: datetime,
+    fingerprints: Fingerprinter,
+    enabled_backends: set[str],
+) -> dict[str, str]:
+    """Record the consents given during the contact (once per outcome, whatever its revisions).
+
+    Returns the consent each consent action is about, by action key. The plan already holds those
+    actions, so the registry does not queue them a second time.
+    """
+    origins: dict[str, str] = {}
+    day = contact_day(outcome)
+    for i, given in enumerate(outcome.consents, start=1):
+        source = f"outcome:{outcome.source.system}:{outcome.source.outcome_id}:consent-{i}"
+        consent_id = (await conn.execute(select(consents.c.id).where(consents.c.source == source))).scalar()
+        if consent_id is None:
+            consent_id = await consent_service.record(
+                conn,
+                facts=facts_from_outcome(outcome, given, day),
+                source=source,
+                now=now,
+                fingerprints=fingerprints,
+                enabled_backends=enabled_backends,
+                queue_actions=False,
+            )
+        origins[f"kela:consent:{i}"] = origins[f"lifecare:consent:{i}"] = consent_id
+    return origins
 
 
 async def revision_ids(conn: AsyncConnection, *, system: str, outcome_id: str) -> list[str]:

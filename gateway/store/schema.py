@@ -74,6 +74,7 @@ deliveries = Table(
     Column("document_version", Integer, nullable=False, server_default="1"),
     Column("supersedes", String(36), ForeignKey("deliveries.id"), nullable=True),
     Column("consent_party", String(32), nullable=True),
+    Column("consent_categories", JsonType, nullable=True),
     Column("consent_id", String(36), nullable=True),
     Column("status", String(24), nullable=False),
     Column("status_reason", Text, nullable=True),

@@ -12,8 +12,7 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
-from adapters.lifecare.simulator import create_simulator as lifecare_simulator
-from adapters.registry import build_adapters
+from adapters.registry import BACKENDS, build_adapters
 from gateway.api import create_app
 from gateway.outbox.worker import Worker
 from gateway.security.tokens import SCOPES, create_token
@@ -41,10 +40,18 @@ FAST_WORKER = WorkerSettings(
 class Harness:
     settings: GatewaySettings
     api: httpx.AsyncClient
-    lifecare: httpx.AsyncClient  # the simulator, for inspection and fault injection
-    lifecare_url: str
+    simulators: dict[str, httpx.AsyncClient]  # for inspection and fault injection
+    endpoints: dict[str, str]  # what the adapters are pointed at
     worker: Worker
     token: str
+
+    @property
+    def lifecare(self) -> httpx.AsyncClient:
+        return self.simulators["lifecare"]
+
+    @property
+    def lifecare_url(self) -> str:
+        return self.endpoints["lifecare"]
 
     async def post(self, body: dict[str, Any], **params: Any) -> httpx.Response:
         return await self.api.post("/v1/outcomes", json=body, params=params)
@@ -62,8 +69,8 @@ class Harness:
         found: dict[str, list[dict[str, Any]]] = (await self.lifecare.get("/_sim/resources")).json()
         return found
 
-    async def fault(self, **rule: Any) -> None:
-        (await self.lifecare.post("/_sim/faults", json=rule)).raise_for_status()
+    async def fault(self, backend: str = "lifecare", **rule: Any) -> None:
+        (await self.simulators[backend].post("/_sim/faults", json=rule)).raise_for_status()
 
     async def table_text(self) -> str:
         """Every row of every table, as text: for scanning what the database holds."""
@@ -99,14 +106,14 @@ class Harness:
 async def running_gateway(
     database_url: str, data_dir: Path, *, worker: WorkerSettings = FAST_WORKER, **settings: Any
 ) -> AsyncIterator[Harness]:
-    """Gateway API + Lifecare simulator on real sockets, and a worker bound to the test's event loop."""
-    simulator = ThreadedServer(lifecare_simulator()).start()
+    """Gateway API + every simulator on real sockets, and a worker bound to the test's event loop."""
+    servers = {spec.name: ThreadedServer(spec.simulator()).start() for spec in BACKENDS}
     config = GatewaySettings(data_dir=data_dir, database_url=database_url, worker=worker, **settings)
     api_server = ThreadedServer(create_app(config, state=build_state(config))).start()
     engine_state = build_state(config)
     async with engine_state.engine.begin() as conn:
         _, token = await create_token(conn, name="test-suite", scopes=list(SCOPES))
-    urls = {"lifecare": simulator.url}
+    urls = {spec.name: servers[spec.name].url + spec.endpoint_suffix for spec in BACKENDS if spec.enabled(config)}
     test_worker = Worker(
         engine=engine_state.engine,
         adapters=build_adapters(config, urls),
@@ -114,13 +121,15 @@ async def running_gateway(
         settings=config.worker,
     )
     api = httpx.AsyncClient(base_url=api_server.url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
-    lifecare = httpx.AsyncClient(base_url=simulator.url, timeout=30)
+    simulators = {name: httpx.AsyncClient(base_url=server.url, timeout=30) for name, server in servers.items()}
     try:
-        yield Harness(config, api, lifecare, simulator.url, test_worker, token)
+        yield Harness(config, api, simulators, urls, test_worker, token)
     finally:
         await api.aclose()
-        await lifecare.aclose()
+        for client in simulators.values():
+            await client.aclose()
         await test_worker.aclose()
         await engine_state.engine.dispose()
         api_server.stop()
-        simulator.stop()
+        for server in servers.values():
+            server.stop()

@@ -70,6 +70,7 @@ def upgrade() -> None:
         batch.alter_column("outcome_id", existing_type=sa.String(length=36), nullable=True)
         batch.add_column(sa.Column("origin_consent_id", sa.String(length=36), nullable=True))
         batch.add_column(sa.Column("client_key", sa.String(length=64), nullable=True))
+        batch.add_column(sa.Column("consent_categories", JSON, nullable=True))
         batch.create_index(batch.f("ix_deliveries_origin_consent_id"), ["origin_consent_id"], unique=False)
         batch.create_index(batch.f("ix_deliveries_client_key"), ["client_key"], unique=False)
 
@@ -78,6 +79,7 @@ def downgrade() -> None:
     with op.batch_alter_table("deliveries") as batch:
         batch.drop_index(batch.f("ix_deliveries_client_key"))
         batch.drop_index(batch.f("ix_deliveries_origin_consent_id"))
+        batch.drop_column("consent_categories")
         batch.drop_column("client_key")
         batch.drop_column("origin_consent_id")
         batch.alter_column("outcome_id", existing_type=sa.String(length=36), nullable=False)

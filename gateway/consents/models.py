@@ -1,0 +1,67 @@
+"""The consent API's contract (pydantic at the boundary)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from gateway.contract.fields import Code, HetuStr, Name, Text
+from gateway.contract.vocabulary import ConsentForm, ConsentParty, DataCategory
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Person(_Model):
+    hetu: HetuStr
+    given_names: Name
+    family_name: Name
+
+
+class RecordedBy(_Model):
+    unit: Code = Field(description="The guidance unit recording the consent (mapped in units.yaml).")
+    worker_id: Code
+
+
+class ConsentIn(_Model):
+    """A consent to record: Kela Y100 (signed), electronic, or verbal (one transaction only)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, title="ConsentV1")
+
+    consenter: Person
+    guardian: Person | None = Field(default=None, description="The guardian giving consent for a minor.")
+    parties: list[ConsentParty] = Field(min_length=1)
+    purpose: Text
+    data_categories: list[DataCategory] = Field(
+        min_length=1, description="Special categories (health) must be named explicitly to be covered."
+    )
+    valid_from: date | None = Field(default=None, description="Default: the day it is recorded.")
+    valid_until: date | None = None
+    form: ConsentForm
+    form_reference: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
+        default=None, description="Reference to the signed Y100 form; required for signed_y100."
+    )
+    recorded_by: RecordedBy
+
+    @model_validator(mode="after")
+    def _coherent(self) -> ConsentIn:
+        if self.form == ConsentForm.SIGNED_Y100 and not self.form_reference:
+            raise PydanticCustomError("form_reference_missing", "a signed Y100 consent needs form_reference")
+        if self.valid_from and self.valid_until and self.valid_until < self.valid_from:
+            raise PydanticCustomError("valid_until_before_from", "valid_until is before valid_from")
+        return self
+
+
+class RevokeIn(_Model):
+    reason: Text
+    revoked_by: RecordedBy
+
+
+class ClientQuery(_Model):
+    """Consents are found by the client's hetu in a body, never in a URL."""
+
+    hetu: HetuStr

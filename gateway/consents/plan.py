@@ -1,0 +1,114 @@
+"""What a recorded consent must become: registration with Kela, a FHIR Consent in the patient register.
+
+Pure, like the outcome planner. Kela must hold a consent itself before it discloses anything,
+so a durable consent naming Kela is registered there; a verbal consent is not (it covers one
+transaction on our side only). A consent covering health data is also recorded on the patient
+side as a FHIR Consent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from gateway.contract.outcome_v1 import ConsentGiven, OutcomeV1
+from gateway.plan import Action
+
+BASIS_KELA = "Kela Y100: suostumus henkilötietojen vaihtoon ja käsittelyyn (Kelan on saatava suostumus itse)"
+BASIS_HEALTH = (
+    "Laki sosiaali- ja terveydenhuollon asiakastietojen käsittelystä 703/2023; "
+    "EU:n tietosuoja-asetus 9 art. (terveystiedot erityisenä henkilötietoryhmänä)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentFacts:
+    """A consent as the gateway records it, whichever way it arrived (outcome or consent API)."""
+
+    consenter: dict[str, str]
+    guardian: dict[str, Any] | None
+    parties: tuple[str, ...]
+    purpose: str
+    categories: tuple[str, ...]
+    valid_from: date
+    valid_until: date | None
+    form: str
+    form_reference: str | None
+    unit: str
+    worker_id: str
+    given_at: str
+
+    def payload(self, *, status: str = "active", consent_id: str | None = None) -> dict[str, Any]:
+        return {
+            "client": dict(self.consenter),
+            "guardian": self.guardian,
+            "unit": self.unit,
+            "worker_id": self.worker_id,
+            "given_at": self.given_at,
+            "consent_id": consent_id,
+            "status": status,
+            "consent": {
+                "form": self.form,
+                "parties": list(self.parties),
+                "purpose": self.purpose,
+                "data_categories": list(self.categories),
+                "valid_from": self.valid_from.isoformat(),
+                "valid_until": self.valid_until.isoformat() if self.valid_until else None,
+                "form_reference": self.form_reference,
+                "given_by_guardian": self.guardian is not None,
+            },
+        }
+
+
+def consent_actions(facts: ConsentFacts, *, suffix: str, consent_id: str | None = None) -> list[Action]:
+    actions = []
+    if "kela" in facts.parties and facts.form != "verbal":
+        actions.append(
+            Action(
+                f"kela:consent:{suffix}",
+                "kela",
+                "kela_consent",
+                "kela-consent",
+                BASIS_KELA,
+                f"Register the client's {facts.form} consent with Kela: Kela must hold it itself.",
+                facts.payload(consent_id=consent_id),
+            )
+        )
+    if "health" in facts.categories:
+        actions.append(
+            Action(
+                f"lifecare:consent:{suffix}",
+                "lifecare",
+                "fhir_consent",
+                "health-consent",
+                BASIS_HEALTH,
+                "The consent covers health data: recorded in the patient register as a FHIR Consent.",
+                facts.payload(consent_id=consent_id),
+            )
+        )
+    return actions
+
+
+def facts_from_outcome(outcome: OutcomeV1, consent: ConsentGiven, day: date) -> ConsentFacts:
+    """A consent given during a guidance contact, valid from the contact day."""
+    client = outcome.client
+    guardian = client.guardian.model_dump(mode="json") if consent.given_by_guardian and client.guardian else None
+    return ConsentFacts(
+        consenter={
+            "hetu": client.hetu or "",
+            "given_names": client.given_names or "",
+            "family_name": client.family_name or "",
+        },
+        guardian=guardian,
+        parties=tuple(p.value for p in consent.parties),
+        purpose=consent.purpose,
+        categories=tuple(c.value for c in consent.data_categories),
+        valid_from=day,
+        valid_until=consent.valid_until,
+        form=consent.form.value,
+        form_reference=consent.form_reference,
+        unit=outcome.unit,
+        worker_id=outcome.guidance.worker.id,
+        given_at=outcome.guidance.ended_at.isoformat(),
+    )

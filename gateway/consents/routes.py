@@ -1,0 +1,195 @@
+"""HTTP routes of the consent registry: record, read, find by client, revoke."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from gateway.consents import service
+from gateway.consents.models import ClientQuery, ConsentIn, RevokeIn
+from gateway.consents.plan import ConsentFacts
+from gateway.logs import get_logger
+from gateway.outcomes.intake import parse_json, read_body
+from gateway.problems import Problem, validation_errors
+from gateway.security.deps import require
+from gateway.security.tokens import Principal
+from gateway.state import GatewayState, State
+from gateway.store.engine import reading
+from gateway.store.schema import consents
+
+router = APIRouter(prefix="/v1/consents", tags=["consents"])
+log = get_logger("gateway.consents")
+
+CanWrite = Annotated[Principal, Depends(require("consents:write"))]
+CanRead = Annotated[Principal, Depends(require("consents:read"))]
+
+
+def _body(schema: str) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+        }
+    }
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+async def parse(request: Request, state: GatewayState, model: type[M]) -> M:
+    raw = await read_body(request, state.settings.max_body_bytes)
+    try:
+        return model.model_validate(parse_json(raw))
+    except ValidationError as exc:
+        raise Problem(422, "invalid-request", "The request is not valid", errors=validation_errors(exc)) from None
+
+
+def _check_unit(state: GatewayState, unit: str, field: str) -> None:
+    mappings = state.mappings.current()
+    if unit not in mappings.units:
+        raise Problem(
+            422,
+            "invalid-request",
+            "The request is not valid",
+            errors=[
+                {
+                    "field": field,
+                    "code": "unknown_code",
+                    "message": f"unknown guidance unit code {unit!r} in mapping set {mappings.version}",
+                }
+            ],
+        )
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Record a consent (Kela Y100, electronic or verbal)",
+    openapi_extra=_body("ConsentV1"),
+    description="Records the consent, queues its registration with Kela (durable consents naming Kela) "
+    "and its FHIR Consent (consents covering health data), and releases deliveries held for it. "
+    "Send an `Idempotency-Key` header to make retries safe.",
+)
+async def record_consent(
+    request: Request,
+    state: State,
+    principal: CanWrite,
+    idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
+) -> JSONResponse:
+    consent = await parse(request, state, ConsentIn)
+    _check_unit(state, consent.recorded_by.unit, "recorded_by.unit")
+    now = state.now()
+    fingerprint = state.fingerprints.of(consent.model_dump(mode="json"))
+    key = f"{principal.name}:{idempotency_key}" if idempotency_key else None
+    if key is not None:
+        replay = await _replay(state, key, fingerprint)
+        if replay is not None:
+            return replay
+    facts = ConsentFacts(
+        consenter=consent.consenter.model_dump(),
+        guardian=consent.guardian.model_dump() if consent.guardian else None,
+        parties=tuple(p.value for p in consent.parties),
+        purpose=consent.purpose,
+        categories=tuple(c.value for c in consent.data_categories),
+        valid_from=consent.valid_from or service.today(now),
+        valid_until=consent.valid_until,
+        form=consent.form.value,
+        form_reference=consent.form_reference,
+        unit=consent.recorded_by.unit,
+        worker_id=consent.recorded_by.worker_id,
+        given_at=now.isoformat(),
+    )
+    try:
+        async with state.engine.begin() as conn:
+            consent_id = await service.record(
+                conn,
+                facts=facts,
+                source=f"api:{principal.name}",
+                now=now,
+                fingerprints=state.fingerprints,
+                enabled_backends=state.enabled_backends(),
+                idempotency_key=key,
+                fingerprint=fingerprint,
+            )
+            found = await service.get(conn, consent_id=consent_id)
+    except IntegrityError:
+        replay = await _replay(state, key or "", fingerprint)
+        if replay is not None:
+            return replay
+        raise
+    log.info("consent recorded", consent=consent_id, form=facts.form, client=principal.name)
+    return JSONResponse(found, status_code=201, headers={"Location": f"/v1/consents/{consent_id}"})
+
+
+async def _replay(state: GatewayState, key: str, fingerprint: str) -> JSONResponse | None:
+    async with reading(state.engine) as conn:
+        row = (await conn.execute(select(consents).where(consents.c.idempotency_key == key))).first()
+        if row is None:
+            return None
+        if row.fingerprint != fingerprint:
+            raise Problem(
+                409,
+                "idempotency-conflict",
+                "Idempotency key reused",
+                "This Idempotency-Key was used earlier with a different consent.",
+            )
+        found = await service.get(conn, consent_id=row.id)
+    return JSONResponse(
+        found, status_code=201, headers={"Location": f"/v1/consents/{row.id}", "Idempotent-Replayed": "true"}
+    )
+
+
+@router.get("/{consent_id}", summary="Read a consent and the deliveries it concerns or authorised")
+async def get_consent(consent_id: str, state: State, principal: CanRead) -> dict[str, Any]:
+    async with reading(state.engine) as conn:
+        found = await service.get(conn, consent_id=consent_id)
+    if found is None:
+        raise Problem(404, "not-found", "Not found", f"No consent {consent_id}.")
+    log.info("personal data read", consent=consent_id, client=principal.name)
+    return found
+
+
+@router.post(
+    "/search",
+    summary="List a client's consents (the hetu travels in the body, not the URL)",
+    openapi_extra=_body("ClientQuery"),
+)
+async def search_consents(request: Request, state: State, principal: CanRead) -> dict[str, Any]:
+    query = await parse(request, state, ClientQuery)
+    async with reading(state.engine) as conn:
+        items = await service.find_by_client(conn, client=service.client_key(state.fingerprints, query.hetu))
+    log.info("personal data read", consents=len(items), client=principal.name)
+    return {"items": items}
+
+
+@router.post(
+    "/{consent_id}/revoke",
+    summary="Revoke a consent",
+    openapi_extra=_body("RevokeIn"),
+    description="Deliveries it authorised that have not gone out are cancelled with a visible reason; "
+    "where it was registered (Kela, the patient register) the revocation is delivered too.",
+)
+async def revoke_consent(consent_id: str, request: Request, state: State, principal: CanWrite) -> dict[str, Any]:
+    body = await parse(request, state, RevokeIn)
+    _check_unit(state, body.revoked_by.unit, "revoked_by.unit")
+    async with state.engine.begin() as conn:
+        row = await service.revoke(
+            conn,
+            consent_id=consent_id,
+            reason=body.reason,
+            revoked_by=body.revoked_by.model_dump(),
+            now=state.now(),
+            fingerprints=state.fingerprints,
+            enabled_backends=state.enabled_backends(),
+        )
+        if row is None:
+            raise Problem(404, "not-found", "Not found", f"No consent {consent_id}.")
+        found = await service.get(conn, consent_id=consent_id)
+    assert found is not None
+    log.info("consent revoked", consent=consent_id, client=principal.name)
+    return found
