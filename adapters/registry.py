@@ -94,5 +94,10 @@ def endpoints(settings: GatewaySettings, *, simulators_base: str | None) -> dict
     return urls
 
 
+def configured_endpoints(settings: GatewaySettings) -> dict[str, str]:
+    """The URLs configured for enabled back-ends (no simulators): what a separate API process can reach."""
+    return {spec.name: url for spec in BACKENDS if spec.enabled(settings) and (url := spec.configured_url(settings))}
+
+
 def build_adapters(settings: GatewaySettings, urls: dict[str, str]) -> dict[str, Adapter]:
     return {spec.name: spec.build(settings, urls[spec.name]) for spec in BACKENDS if spec.name in urls}

@@ -11,6 +11,8 @@ from fastapi import FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
 
 from gateway import __version__
+from gateway.bookings.models import BookingIn, CancelIn, SlotSearch
+from gateway.bookings.routes import router as bookings_router
 from gateway.consents.models import ClientQuery, ConsentIn, RevokeIn
 from gateway.consents.routes import router as consents_router
 from gateway.contract.outcome_v1 import OutcomeV1
@@ -45,7 +47,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
-        await state.engine.dispose()
+        await state.aclose()
 
     app = FastAPI(
         title="Asiakasohjaus gateway",
@@ -55,6 +57,7 @@ def create_app(
         openapi_tags=[
             {"name": "outcomes", "description": "Guidance outcomes in, plans and delivery status out."},
             {"name": "consents", "description": "The consent registry: Kela Y100, electronic and verbal consents."},
+            {"name": "bookings", "description": "Kela phone appointments booked for clients (a modelled interface)."},
             {"name": "health", "description": "Liveness, readiness, metrics."},
         ],
     )
@@ -63,6 +66,7 @@ def create_app(
     app.include_router(health_router)
     app.include_router(outcomes_router)
     app.include_router(consents_router)
+    app.include_router(bookings_router)
 
     @app.middleware("http")
     async def _access_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -91,6 +95,9 @@ def create_app(
             ("ConsentV1", ConsentIn),
             ("RevokeIn", RevokeIn),
             ("ClientQuery", ClientQuery),
+            ("BookingV1", BookingIn),
+            ("CancelIn", CancelIn),
+            ("SlotSearch", SlotSearch),
         ):
             model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(model_schema.pop("$defs", {}))

@@ -108,6 +108,23 @@ def patient_record(
     }
 
 
+# What of the result each document shows. Only that goes into its payload: a correction compares
+# payloads, and a document must not count as changed because of a field it does not carry.
+RESULT_FIELDS: dict[str, tuple[str, ...] | None] = {
+    "guidance_record": ("kind", "service_area", "urgency", "note", "matter_reference"),
+}
+
+
+def _result_part(
+    document: str, result: SocialCareInitiation | PendingSocialCareMatter | ChildWelfareNotice | None
+) -> dict[str, Any] | None:
+    if result is None:
+        return None
+    fields = RESULT_FIELDS.get(document)
+    dumped = result.model_dump(mode="json")
+    return dumped if fields is None else {k: v for k, v in dumped.items() if k in fields}
+
+
 def social_care_document(
     outcome: OutcomeV1,
     mappings: MappingSet,
@@ -128,7 +145,7 @@ def social_care_document(
         "guidance": guidance_part(outcome, with_summary=with_summary),
         "reasons": reasons_of(outcome, mappings, {"social_care", "kela", "other"}),
         "deadlines": [deadline_part(d) for d in deadlines],
-        "result": result.model_dump(mode="json") if result is not None else None,
+        "result": _result_part(document, result),
     }
     if isinstance(result, ChildWelfareNotice):
         # The notice is about the child; the caller (client) is recorded only as the reporter.

@@ -64,15 +64,15 @@ async def serve_embedded(
     """The embedded default: migrate, then serve the API (and simulators) and run the worker in one process."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.resolved_database_url)
-    state = build_state(settings)
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104 - comparing, not binding
     simulators = {
         spec.name: spec.simulator() for spec in BACKENDS if with_simulators and spec.configured_url(settings) is None
     }
+    urls = endpoints(settings, simulators_base=base if simulators else None)
+    state = build_state(settings, endpoints=urls)
     routes = [Mount(spec.mount, app=simulators[spec.name]) for spec in BACKENDS if spec.name in simulators]
     routes.append(Mount("/", app=create_app(settings, state=state)))
     server = _uvicorn(Starlette(routes=routes), host, port)
-    urls = endpoints(settings, simulators_base=base if simulators else None)
     worker = build_worker(state, urls) if with_worker else None
     token = None
     if announce is not None:
@@ -101,7 +101,7 @@ async def serve_embedded(
             await asyncio.wait_for(background, timeout=settings.worker.lease_seconds)
         if worker is not None:
             await worker.aclose()
-        await state.engine.dispose()
+        await state.aclose()
 
 
 def backend_mount(name: str) -> str:
@@ -115,13 +115,14 @@ async def serve_api(settings: GatewaySettings, *, host: str, port: int) -> None:
     try:
         await server.serve()
     finally:
-        await app.state.gateway.engine.dispose()
+        await app.state.gateway.aclose()
 
 
 async def run_worker(settings: GatewaySettings) -> None:
     """The worker alone, until SIGINT/SIGTERM."""
-    state = build_state(settings)
-    worker = build_worker(state, endpoints(settings, simulators_base=None))
+    urls = endpoints(settings, simulators_base=None)
+    state = build_state(settings, endpoints=urls)
+    worker = build_worker(state, urls)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -130,7 +131,7 @@ async def run_worker(settings: GatewaySettings) -> None:
         await worker.run(stop)
     finally:
         await worker.aclose()
-        await state.engine.dispose()
+        await state.aclose()
 
 
 async def serve_simulator(name: str, *, host: str, port: int) -> None:

@@ -42,6 +42,9 @@ class GatewaySettings(BaseSettings):
         default=None, description="Key for body fingerprints; generated into data_dir when unset."
     )
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    booking_wait_seconds: float = Field(
+        default=5, gt=0, description="How long a booking request waits for Kela before it is queued (202)."
+    )
     public_url: str = Field(default="http://127.0.0.1:8000", description="Base of links in API answers.")
     log_level: str = "INFO"
     log_format: str = Field(default="json", pattern="^(json|console)$")

@@ -9,10 +9,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.registry import BACKENDS
+from adapters.registry import BACKENDS, build_adapters, configured_endpoints
 from gateway.fingerprints import Fingerprinter, load_or_create_secret
 from gateway.mappings import MappingSet, load_mappings
 from gateway.metrics import Metrics
+from gateway.outbox.worker import Worker
+from gateway.problems import Problem
 from gateway.settings import GatewaySettings
 from gateway.store.engine import create_engine
 
@@ -38,18 +40,50 @@ class GatewayState:
     mappings: MappingHolder
     fingerprints: Fingerprinter
     backends: frozenset[str] = frozenset()
+    endpoints: dict[str, str] = field(default_factory=dict)
     metrics: Metrics = field(default_factory=Metrics)
+    _direct: dict[str, Worker] = field(default_factory=dict)
 
     def enabled_backends(self) -> set[str]:
         """Back-ends with an adapter that is enabled: deliveries to others wait, visibly."""
         return set(self.backends)
+
+    def direct(self, backend: str) -> Worker:
+        """A worker of this process for synchronous first attempts (a booking answered while the caller waits).
+
+        It records attempts and decides retries exactly as the background worker does; what it
+        cannot finish in time, the background worker finishes from the outbox.
+        """
+        if backend not in self._direct:
+            if backend not in self.endpoints or backend not in self.backends:
+                raise Problem(
+                    503,
+                    "backend-not-configured",
+                    "Back-end not configured",
+                    f"The {backend} adapter has no endpoint configured in this process.",
+                )
+            self._direct[backend] = Worker(
+                engine=self.engine,
+                adapters=build_adapters(self.settings, {backend: self.endpoints[backend]}),
+                mappings=self.mappings.current,
+                settings=self.settings.worker,
+                metrics=self.metrics,
+            )
+        return self._direct[backend]
+
+    async def aclose(self) -> None:
+        for worker in self._direct.values():
+            await worker.aclose()
+        await self.engine.dispose()
 
     @staticmethod
     def now() -> datetime:
         return datetime.now(UTC)
 
 
-def build_state(settings: GatewaySettings, *, mappings: MappingSet | None = None) -> GatewayState:
+def build_state(
+    settings: GatewaySettings, *, mappings: MappingSet | None = None, endpoints: dict[str, str] | None = None
+) -> GatewayState:
     secret = load_or_create_secret(
         settings.data_dir, settings.secret_key.get_secret_value() if settings.secret_key else None
     )
@@ -59,6 +93,7 @@ def build_state(settings: GatewaySettings, *, mappings: MappingSet | None = None
         mappings=MappingHolder(mappings or load_mappings(settings.mappings_dir)),
         fingerprints=Fingerprinter(secret),
         backends=frozenset(spec.name for spec in BACKENDS if spec.enabled(settings)),
+        endpoints=endpoints if endpoints is not None else configured_endpoints(settings),
     )
 
 

@@ -191,7 +191,8 @@ def _need_notice(payload: Mapping[str, Any], mappings: MappingSet) -> tuple[dict
     if not situation:
         raise RenderError("the need notice has no description, summary or support need: kuvaus is required")
     data: dict[str, Any] = {
-        "asiakas": [_person(payload, with_contacts=True)],
+        # Structure 4006 has no guardian (huoltajuus) for the client: contact details only.
+        "asiakas": [_person(payload, with_contacts=True, with_guardian=False)],
         "ilmoittaja": [{"kuvaus": ", ".join(p for p in _authority(payload) if p)}],
         "ilmoittamispaivamaara": finnish_date(_text(payload, "contact", "received_at")),
         "asiasisalto": needs,
@@ -270,7 +271,7 @@ def _instant(iso: str) -> datetime:
     return value
 
 
-def _person(payload: Mapping[str, Any], *, with_contacts: bool) -> dict[str, Any]:
+def _person(payload: Mapping[str, Any], *, with_contacts: bool, with_guardian: bool = True) -> dict[str, Any]:
     client = _section(payload, "client")
     person: dict[str, Any] = {
         "sukunimi": _required(client.get("family_name"), "payload.client.family_name"),
@@ -281,7 +282,7 @@ def _person(payload: Mapping[str, Any], *, with_contacts: bool) -> dict[str, Any
     if with_contacts and client.get("phone"):
         person["yhteystiedot"] = {"puhelinnumero": client["phone"]}
     guardian = client.get("guardian")
-    if with_contacts and guardian:
+    if with_contacts and with_guardian and guardian:
         keeper: dict[str, Any] = {"sukunimi": guardian["family_name"], "etunimet": guardian["given_names"]}
         if guardian.get("phone"):
             keeper["yhteystiedot"] = {"puhelinnumero": guardian["phone"]}

@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from adapters.kela.client import KelaClient
-from adapters.kela.errors import KelaFault, NoFreeSlot, SlotTaken
+from adapters.kela.errors import ChosenSlotTaken, KelaFault, NoFreeSlot, SlotTaken
 from adapters.kela.render import (
     HELSINKI,
     Booking,
@@ -75,7 +75,10 @@ class KelaAdapter:
             return _booking_result(previous, "the earlier booking still fits the corrected request: kept")
         booking = await self.client.find_booking(request.request_id, worker_id=worker, issue=_issue(work))
         resent = booking is not None
-        if booking is None:
+        chosen = work.payload["request"].get("slot_id")
+        if booking is None and chosen:
+            booking = await self._book_chosen(str(chosen), request, worker, _issue(work))
+        elif booking is None:
             booking = await self._book_first_free(query, request, worker, _issue(work))
         replaced = None
         if previous is not None and previous.status == "booked" and previous.booking_id != booking.booking_id:
@@ -92,6 +95,15 @@ class KelaAdapter:
         if not booking_id:
             return None
         return await self.client.get_booking(str(booking_id), worker_id=worker, issue=_issue(work))
+
+    async def _book_chosen(self, slot_id: str, request: BookingRequest, worker: str, issue: str | None) -> Booking:
+        """The caller picked this slot from a search: book it, or say it is gone (no silent substitute)."""
+        try:
+            return await self.client.book(request, slot_id=slot_id, worker_id=worker, issue=issue)
+        except SlotTaken:
+            raise ChosenSlotTaken(
+                "the chosen slot was booked by someone else; search again", backend_status=KelaFault.SLOT_TAKEN
+            ) from None
 
     async def _book_first_free(
         self, query: SlotQuery, request: BookingRequest, worker: str, issue: str | None

@@ -58,6 +58,10 @@ class NoFreeSlot(PermanentDeliveryError):
     """Kela's phone service has no free slot in the window for the topic and language: the outcome must show it."""
 
 
+class ChosenSlotTaken(PermanentDeliveryError):
+    """The slot the caller chose was booked by someone else: they must choose again."""
+
+
 class UnknownReference(BackendRejected):
     """Kela knows no booking or consent by the id we gave."""
 

@@ -1,15 +1,33 @@
-"""The Lifecare adapter: patient-register deliveries as FHIR R4 transactions."""
+"""The Lifecare adapter: patient-register deliveries (patient records, consents) as FHIR R4 transactions."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from adapters.lifecare.client import FhirClient
-from adapters.lifecare.render import render_patient_record
+from adapters.lifecare.render import RenderedBundle, render_patient_record
+from adapters.lifecare.render_consent import render_consent
 from adapters.lifecare.settings import LifecareSettings
 from gateway.errors import BackendUnavailable, RenderError
 from gateway.mappings import MappingSet
 from gateway.outbox.adapter import DeliveryResult, DeliveryWork
+
+
+class _Render(Protocol):
+    def __call__(
+        self,
+        payload: Mapping[str, Any],
+        mappings: MappingSet,
+        *,
+        delivery_id: str,
+        identifier_root: str | None = None,
+        previous: Mapping[str, str] | None = None,
+    ) -> RenderedBundle: ...
+
+
+RENDERERS: dict[str, _Render] = {"patient_record": render_patient_record, "fhir_consent": render_consent}
+"""What each delivery kind becomes: one transaction Bundle."""
 
 
 class LifecareAdapter:
@@ -19,10 +37,11 @@ class LifecareAdapter:
         self.client = client or FhirClient(settings, base_url)
 
     async def deliver(self, work: DeliveryWork, mappings: MappingSet) -> DeliveryResult:
-        if work.kind != "patient_record":
+        render = RENDERERS.get(work.kind)
+        if render is None:
             raise RenderError(f"the Lifecare adapter cannot deliver {work.kind!r}")
         previous = dict(work.previous_refs or {})
-        rendered = render_patient_record(
+        rendered = render(
             work.payload,
             mappings,
             delivery_id=work.delivery_id,

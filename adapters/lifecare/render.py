@@ -53,7 +53,7 @@ def render_patient_record(
     previous: Mapping[str, str] | None = None,
 ) -> RenderedBundle:
     """The transaction for one delivery. ``previous`` maps roles to ids created by an earlier version."""
-    ctx = _Context(payload, mappings, identifier_root or delivery_id, previous or {})
+    ctx = TransactionContext(payload, mappings, identifier_root or delivery_id, previous or {})
     ctx.add_patient()
     ctx.add_encounter()
     for i, handover in enumerate(payload.get("handovers", [])):
@@ -72,7 +72,7 @@ def render_patient_record(
     return RenderedBundle(bundle, ctx.roles)
 
 
-def _oid_ref(oid: str, display: str, kind: str) -> dict[str, Any]:
+def oid_ref(oid: str, display: str, kind: str) -> dict[str, Any]:
     return {"type": kind, "identifier": {"system": OID_SYSTEM, "value": f"urn:oid:{oid}"}, "display": display}
 
 
@@ -81,7 +81,7 @@ def _deadline_end(due: str) -> str:
     return datetime.combine(date.fromisoformat(due), time(23, 59, 59), FINNISH_TIME).isoformat()
 
 
-class _Context:
+class TransactionContext:
     def __init__(self, payload: Mapping[str, Any], mappings: MappingSet, root: str, previous: Mapping[str, str]):
         self.p = payload
         self.m = mappings
@@ -97,7 +97,7 @@ class _Context:
             "display": guidance["profession"],
         }
         unit = mappings.units[payload["unit"]]
-        self.unit_ref = _oid_ref(unit.oid, unit.name, "Organization")
+        self.unit_ref = oid_ref(unit.oid, unit.name, "Organization")
 
     def full_url(self, role: str) -> str:
         return f"urn:uuid:{uuid.uuid5(_NAMESPACE, f'{self.root}/{role}')}"
@@ -107,7 +107,8 @@ class _Context:
 
     def add(self, role: str, resource: dict[str, Any], condition: str) -> str:
         url = self.full_url(role)
-        existing = self.previous.get(role)
+        # The Patient is never overwritten: the register may hold more of them than we know.
+        existing = self.previous.get(role) if role != "Patient" else None
         if existing is not None:
             resource = {**resource, "id": existing.split("/")[1]}
             request = {"method": "PUT", "url": existing}
@@ -182,7 +183,7 @@ class _Context:
 
     def add_handover(self, i: int, handover: Mapping[str, Any]) -> None:
         receiving = self.m.health_units[handover["receiving"]]
-        performer = _oid_ref(receiving.oid, receiving.name, "Organization")
+        performer = oid_ref(receiving.oid, receiving.name, "Organization")
         deadlines = handover.get("deadlines", [])
         request: dict[str, Any] = {
             "resourceType": "ServiceRequest",
@@ -236,7 +237,7 @@ class _Context:
             "created": self.p["guidance"]["ended_at"][:10],
             "participant": [
                 {"actor": {"reference": self.patient}, "status": "accepted", "required": "required"},
-                {"actor": {**_oid_ref(unit.oid, unit.name, "HealthcareService")}, "status": "accepted"},
+                {"actor": {**oid_ref(unit.oid, unit.name, "HealthcareService")}, "status": "accepted"},
             ],
             "supportingInformation": [{"reference": self.encounter}],
         }
@@ -267,7 +268,7 @@ class _Context:
                 },
                 {
                     "type": {"coding": [{"system": PROVENANCE_AGENT, "code": "custodian"}]},
-                    "who": _oid_ref(keeper.keeper_oid, keeper.keeper_name, "Organization"),
+                    "who": oid_ref(keeper.keeper_oid, keeper.keeper_name, "Organization"),
                 },
             ],
         }

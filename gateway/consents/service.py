@@ -163,27 +163,62 @@ async def release_held(conn: AsyncConnection, *, client: str, now: datetime, ena
         chosen = choose(candidates, party=row.consent_party, categories=row.consent_categories or [], on=today(now))
         if chosen is None:
             continue
-        waiting = row.backend not in enabled_backends
-        await conn.execute(
-            update(deliveries)
-            .where(deliveries.c.id == row.id)
-            .values(
-                consent_id=chosen.id,
-                status="awaiting_adapter" if waiting else "pending",
-                status_reason=f"no {row.backend} adapter is enabled yet" if waiting else None,
-                next_attempt_at=now,
-                updated_at=now,
-            )
+        await bind(
+            conn, delivery_id=row.id, backend=row.backend, consent=chosen, now=now, enabled_backends=enabled_backends
         )
-        if chosen.form == "verbal":  # one transaction only: this delivery uses it up
-            await conn.execute(
-                update(consents)
-                .where(consents.c.id == chosen.id)
-                .values(status="used", used_by_delivery=row.id, used_at=now)
-            )
+        if chosen.form == "verbal":
             candidates.remove(chosen)
         released += 1
     return released
+
+
+async def bind(
+    conn: AsyncConnection,
+    *,
+    delivery_id: str,
+    backend: str,
+    consent: ConsentView,
+    now: datetime,
+    enabled_backends: set[str],
+) -> None:
+    """Authorise a held delivery with ``consent``; a verbal consent is used up by it (one transaction)."""
+    waiting = backend not in enabled_backends
+    await conn.execute(
+        update(deliveries)
+        .where(deliveries.c.id == delivery_id)
+        .values(
+            consent_id=consent.id,
+            status="awaiting_adapter" if waiting else "pending",
+            status_reason=f"no {backend} adapter is enabled yet" if waiting else None,
+            next_attempt_at=now,
+            updated_at=now,
+        )
+    )
+    if consent.form == "verbal":
+        await conn.execute(
+            update(consents)
+            .where(consents.c.id == consent.id)
+            .values(status="used", used_by_delivery=delivery_id, used_at=now)
+        )
+
+
+async def usable_consent(
+    conn: AsyncConnection,
+    *,
+    client: str,
+    party: str,
+    categories: list[str],
+    now: datetime,
+    consent_id: str | None = None,
+) -> tuple[ConsentView | None, list[str]]:
+    """The consent that would authorise a delivery now, and why each of the client's others would not."""
+    query = select(consents).where(consents.c.client_key == client)
+    if consent_id is not None:
+        query = query.where(consents.c.id == consent_id)
+    views = [view(r) for r in (await conn.execute(query)).all()]
+    chosen = choose(views, party=party, categories=categories, on=today(now))
+    reasons = [why for v in views if (why := refusal(v, party=party, categories=categories, on=today(now)))]
+    return chosen, reasons
 
 
 async def refusal_for_delivery(

@@ -27,6 +27,21 @@ WHERE id IN (
 RETURNING id, outcome_id, action_key, kind, payload, attempts, document_version, supersedes,
           consent_id, status_reason;
 
+-- name: claim_one
+-- Lease one given delivery now (a first attempt made while the caller waits), if it is due.
+UPDATE deliveries
+SET status = 'in_flight', lease_owner = :owner, lease_expires_at = :lease_until, attempts = attempts + 1,
+    status_reason = NULL, updated_at = :now
+WHERE id = :id AND status = 'pending'
+RETURNING id, outcome_id, action_key, kind, payload, attempts, document_version, supersedes,
+          consent_id, status_reason;
+
+-- name: release_lease
+-- Give a claimed delivery back to the queue at once (the caller stopped waiting for it).
+UPDATE deliveries
+SET status = 'pending', next_attempt_at = :now, lease_owner = NULL, lease_expires_at = NULL, updated_at = :now
+WHERE id = :id AND lease_owner = :owner AND status = 'in_flight';
+
 -- name: renew_leases
 -- Extend the leases this worker still holds (heartbeat), so a slow delivery is not reclaimed.
 UPDATE deliveries
@@ -52,6 +67,13 @@ WHERE id = :id AND lease_owner = :owner AND status = 'in_flight';
 UPDATE deliveries
 SET status = :status, last_error = :error, status_reason = :reason, updated_at = :now,
     lease_owner = NULL, lease_expires_at = NULL
+WHERE id = :id AND lease_owner = :owner AND status = 'in_flight';
+
+-- name: hold_for_consent
+-- The consent bound to a claimed delivery lapsed (expired, revoked) before sending: wait for a new one.
+UPDATE deliveries
+SET status = 'held_for_consent', consent_id = NULL, status_reason = :reason, attempts = attempts - 1,
+    updated_at = :now, lease_owner = NULL, lease_expires_at = NULL
 WHERE id = :id AND lease_owner = :owner AND status = 'in_flight';
 
 -- name: release_awaiting_adapter

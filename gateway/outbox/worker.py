@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from gateway.consents.service import refusal_for_delivery
 from gateway.errors import DeliveryError, TransientDeliveryError
 from gateway.logs import get_logger
 from gateway.mappings import MappingSet
@@ -169,19 +170,26 @@ class Worker:
         return self.clock() + timedelta(seconds=self.settings.lease_seconds)
 
     async def claim(self, backend: str, limit: int) -> list[Claimed]:
-        now = self.clock()
+        params = {"owner": self.worker_id, "lease_until": self._lease_until(), "now": self.clock()}
+        return await self._claimed(backend, "claim_due", {**params, "backend": backend, "limit": limit})
+
+    async def claim_delivery(self, backend: str, delivery_id: str) -> Claimed | None:
+        """Lease one given delivery now, if it is due (for a first attempt made while a caller waits)."""
+        params = {"owner": self.worker_id, "lease_until": self._lease_until(), "now": self.clock(), "id": delivery_id}
+        claimed = await self._claimed(backend, "claim_one", params)
+        return claimed[0] if claimed else None
+
+    async def release(self, backend: str, delivery_id: str) -> None:
+        """Hand a claimed delivery back to the queue at once; a background worker finishes it."""
         async with self.engine.begin() as conn:
-            result = await conn.execute(
-                query("claim_due", self._dialect),
-                {
-                    "owner": self.worker_id,
-                    "lease_until": self._lease_until(),
-                    "now": now,
-                    "backend": backend,
-                    "limit": limit,
-                },
+            await conn.execute(
+                query("release_lease", self._dialect), {"id": delivery_id, "owner": self.worker_id, "now": self.clock()}
             )
-            rows = result.mappings().all()
+        self._in_flight.get(backend, set()).discard(delivery_id)
+
+    async def _claimed(self, backend: str, name: str, params: dict[str, Any]) -> list[Claimed]:
+        async with self.engine.begin() as conn:
+            rows = (await conn.execute(query(name, self._dialect), params)).mappings().all()
             previous = await self._previous_refs(conn, [r["supersedes"] for r in rows if r["supersedes"]])
         claimed = []
         for row in rows:
@@ -217,6 +225,8 @@ class Worker:
         adapter = self.adapters[backend]
         if claimed.reclaimed_from is not None:
             await self._record_abandoned(work, claimed.reclaimed_from)
+        if work.consent_id is not None and await self._consent_lapsed(backend, work):
+            return
         started = self.clock()
         t0 = time.perf_counter()
         try:
@@ -231,6 +241,27 @@ class Worker:
             await self._succeeded(backend, work, result, started, time.perf_counter() - t0)
         finally:
             self._in_flight.get(backend, set()).discard(work.delivery_id)
+
+    async def _consent_lapsed(self, backend: str, work: DeliveryWork) -> bool:
+        """Check the bound consent just before sending; if it lapsed, hold the delivery for a new one."""
+        assert work.consent_id is not None
+        now = self.clock()
+        async with self.engine.begin() as conn:
+            why = await refusal_for_delivery(conn, delivery_id=work.delivery_id, consent_id=work.consent_id, now=now)
+            if why is None:
+                return False
+            await conn.execute(
+                query("hold_for_consent", self._dialect),
+                {
+                    "id": work.delivery_id,
+                    "owner": self.worker_id,
+                    "reason": f"{why}; waiting for a valid consent",
+                    "now": now,
+                },
+            )
+        self._in_flight.get(backend, set()).discard(work.delivery_id)
+        log.info("delivery held for consent", backend=backend, delivery=work.delivery_id)
+        return True
 
     async def _succeeded(
         self, backend: str, work: DeliveryWork, result: DeliveryResult, started: datetime, seconds: float
@@ -250,9 +281,12 @@ class Worker:
             await self._record_attempt(conn, work, started, seconds, "delivered", result.backend_status, result.message)
             row = (
                 await conn.execute(
-                    select(deliveries.c.kind, deliveries.c.legal_basis, deliveries.c.consent_id).where(
-                        deliveries.c.id == work.delivery_id
-                    )
+                    select(
+                        deliveries.c.kind,
+                        deliveries.c.legal_basis,
+                        deliveries.c.consent_id,
+                        deliveries.c.origin_consent_id,
+                    ).where(deliveries.c.id == work.delivery_id)
                 )
             ).one()
             await conn.execute(
@@ -262,7 +296,8 @@ class Worker:
                     backend=backend,
                     kind=row.kind,
                     legal_basis=row.legal_basis,
-                    consent_id=row.consent_id,
+                    # the consent that authorised it, or the consent it carries to Kela / the register
+                    consent_id=row.consent_id or row.origin_consent_id,
                     disclosed_at=now,
                     actor=self.worker_id,
                 )

@@ -8,10 +8,14 @@ from typing import Any
 from fastapi import Request
 from pydantic import ValidationError
 
+from adapters.kela.phone_service import TOPICS
+from gateway.bookings.models import window_problems
 from gateway.contract.codes import unknown_codes
 from gateway.contract.outcome_v1 import OutcomeV1
+from gateway.contract.results import KelaBookingRequest
 from gateway.mappings import MappingSet
 from gateway.problems import Problem, validation_errors
+from gateway.routing import contact_day
 
 RESULT_TAGS = frozenset(
     {
@@ -62,6 +66,25 @@ def parse_json(raw: bytes) -> Any:
         ) from None
 
 
+def booking_problems(outcome: OutcomeV1) -> list[dict[str, str]]:
+    """Kela booking requests: a known topic, and a window that has a working day on or after the contact."""
+    problems: list[dict[str, str]] = []
+    day = contact_day(outcome)
+    for i, result in enumerate(outcome.results):
+        if isinstance(result, KelaBookingRequest):
+            where = f"results[{i}]"
+            if result.topic not in TOPICS:
+                problems.append(
+                    {
+                        "field": f"{where}.topic",
+                        "code": "unknown_topic",
+                        "message": f"unknown Kela topic {result.topic!r}; see GET /v1/kela/topics",
+                    }
+                )
+            problems.extend(window_problems(result.window.earliest, result.window.latest, day, f"{where}.window"))
+    return problems
+
+
 def validate_outcome(body: Any, mappings: MappingSet) -> OutcomeV1:
     """The outcome, or a 422 problem naming every bad field (contract and mapping codes together)."""
     errors: list[dict[str, str]] = []
@@ -73,6 +96,8 @@ def validate_outcome(body: Any, mappings: MappingSet) -> OutcomeV1:
     errors.extend(
         {"field": field, "message": message, "code": "unknown_code"} for field, message in unknown_codes(body, mappings)
     )
+    if outcome is not None:
+        errors.extend(booking_problems(outcome))
     if errors or outcome is None:
         raise Problem(
             422,

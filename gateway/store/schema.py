@@ -143,7 +143,7 @@ disclosures = Table(
     metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("delivery_id", String(36), ForeignKey("deliveries.id"), nullable=False, index=True),
-    Column("outcome_id", String(36), nullable=False),
+    Column("outcome_id", String(36), nullable=True),
     Column("backend", String(16), nullable=False),
     Column("kind", String(32), nullable=False),
     Column("legal_basis", Text, nullable=False),

@@ -109,11 +109,11 @@ async def running_gateway(
     """Gateway API + every simulator on real sockets, and a worker bound to the test's event loop."""
     servers = {spec.name: ThreadedServer(spec.simulator()).start() for spec in BACKENDS}
     config = GatewaySettings(data_dir=data_dir, database_url=database_url, worker=worker, **settings)
-    api_server = ThreadedServer(create_app(config, state=build_state(config))).start()
+    urls = {spec.name: servers[spec.name].url + spec.endpoint_suffix for spec in BACKENDS if spec.enabled(config)}
+    api_server = ThreadedServer(create_app(config, state=build_state(config, endpoints=urls))).start()
     engine_state = build_state(config)
     async with engine_state.engine.begin() as conn:
         _, token = await create_token(conn, name="test-suite", scopes=list(SCOPES))
-    urls = {spec.name: servers[spec.name].url + spec.endpoint_suffix for spec in BACKENDS if spec.enabled(config)}
     test_worker = Worker(
         engine=engine_state.engine,
         adapters=build_adapters(config, urls),
@@ -133,3 +133,30 @@ async def running_gateway(
         api_server.stop()
         for server in servers.values():
             server.stop()
+
+
+def future_window(days: int = 4) -> dict[str, str]:
+    """A booking window of the next working days (Finnish time): Kela offers no slots in the past."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from gateway.deadlines import add_working_days
+
+    today = datetime.now(UTC).astimezone(ZoneInfo("Europe/Helsinki")).date()
+    first = add_working_days(today, 1)
+    return {"earliest": first.isoformat(), "latest": add_working_days(first, days).isoformat()}
+
+
+def consent_body(hetu: str = "091285-9192", **changes: Any) -> dict[str, Any]:
+    """A signed Kela Y100 consent for the client of example 09, naming Kela."""
+    body: dict[str, Any] = {
+        "consenter": {"hetu": hetu, "given_names": "Minna Johanna", "family_name": "Asiakas"},
+        "parties": ["kela", "social_care"],
+        "purpose": "Kelan puhelinajan varaaminen ja etuusasian selvittäminen",
+        "data_categories": ["identity_and_contact", "benefits"],
+        "form": "signed_y100",
+        "form_reference": "Y100-2026-4410",
+        "recorded_by": {"unit": "ASOHJ-KESKITETTY", "worker_id": "T-1042"},
+    }
+    body.update(changes)
+    return body

@@ -86,7 +86,9 @@ def test_rendering_is_deterministic(mappings: MappingSet) -> None:
     assert bundle_for("07", mappings) == bundle_for("07", mappings)
 
 
-def test_a_correction_updates_the_resources_of_the_first_version(mappings: MappingSet) -> None:
+def test_a_correction_updates_the_resources_of_the_first_version_but_never_the_patient(
+    mappings: MappingSet,
+) -> None:
     previous = {
         "Patient": "Patient/1",
         "Encounter": "Encounter/2",
@@ -97,7 +99,7 @@ def test_a_correction_updates_the_resources_of_the_first_version(mappings: Mappi
     bundle = bundle_for("05", mappings, identifier_root="first-delivery", previous=previous)
     requests = [(e["request"]["method"], e["request"]["url"]) for e in bundle["entry"]]
     assert requests == [
-        ("PUT", "Patient/1"),
+        ("POST", "Patient"),
         ("PUT", "Encounter/2"),
         ("PUT", "ServiceRequest/3"),
         ("PUT", "Task/4"),

@@ -31,10 +31,13 @@ def test_uuids_and_timestamps_are_not_mistaken_for_hetus() -> None:
 def test_every_named_query_compiles_for_both_dialects(dialect: str) -> None:
     assert names() == [
         "claim_due",
+        "claim_one",
         "complete",
+        "hold_for_consent",
         "park",
         "purge_payloads",
         "release_awaiting_adapter",
+        "release_lease",
         "renew_leases",
         "reschedule",
     ]

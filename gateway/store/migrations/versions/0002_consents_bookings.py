@@ -73,9 +73,13 @@ def upgrade() -> None:
         batch.add_column(sa.Column("consent_categories", JSON, nullable=True))
         batch.create_index(batch.f("ix_deliveries_origin_consent_id"), ["origin_consent_id"], unique=False)
         batch.create_index(batch.f("ix_deliveries_client_key"), ["client_key"], unique=False)
+    with op.batch_alter_table("disclosures") as batch:
+        batch.alter_column("outcome_id", existing_type=sa.String(length=36), nullable=True)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("disclosures") as batch:
+        batch.alter_column("outcome_id", existing_type=sa.String(length=36), nullable=False)
     with op.batch_alter_table("deliveries") as batch:
         batch.drop_index(batch.f("ix_deliveries_client_key"))
         batch.drop_index(batch.f("ix_deliveries_origin_consent_id"))

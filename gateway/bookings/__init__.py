@@ -1,0 +1,1 @@
+"""Kela phone-appointment booking for guidance systems: find slots, book, read, cancel."""

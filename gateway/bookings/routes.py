@@ -1,0 +1,291 @@
+"""HTTP routes of the Kela booking API: topics, find slots, book, read, cancel."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import JSONResponse
+
+from adapters.kela.adapter import KelaAdapter
+from adapters.kela.phone_service import TOPICS
+from adapters.kela.render import SlotQuery
+from gateway.bookings import service
+from gateway.bookings.models import BookingIn, CancelIn, SlotSearch, window_problems
+from gateway.consents.routes import parse
+from gateway.consents.service import client_key, today, usable_consent
+from gateway.errors import DeliveryError, TransientDeliveryError
+from gateway.logs import get_logger
+from gateway.problems import Problem
+from gateway.security.deps import require
+from gateway.security.tokens import Principal
+from gateway.state import GatewayState, State
+from gateway.store.engine import reading
+
+router = APIRouter(tags=["bookings"])
+log = get_logger("gateway.bookings")
+
+CanBook = Annotated[Principal, Depends(require("bookings:write"))]
+CanRead = Annotated[Principal, Depends(require("bookings:read"))]
+
+
+def _body(schema: str) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+        }
+    }
+
+
+def _kela(state: GatewayState) -> KelaAdapter:
+    adapter = state.direct("kela").adapters["kela"]
+    assert isinstance(adapter, KelaAdapter)
+    return adapter
+
+
+def _check(state: GatewayState, *, unit: str, unit_field: str, topic: str, earliest: date, latest: date) -> None:
+    mappings = state.mappings.current()
+    errors = window_problems(earliest, latest, today(state.now()), "window")
+    if unit not in mappings.units:
+        errors.append(
+            {
+                "field": unit_field,
+                "code": "unknown_code",
+                "message": f"unknown guidance unit code {unit!r} in mapping set {mappings.version}",
+            }
+        )
+    if topic not in TOPICS:
+        errors.append(
+            {
+                "field": "topic",
+                "code": "unknown_topic",
+                "message": f"unknown Kela topic {topic!r}; see GET /v1/kela/topics",
+            }
+        )
+    if errors:
+        raise Problem(422, "invalid-request", "The request is not valid", errors=errors)
+
+
+def _kela_problem(error: DeliveryError) -> Problem:
+    if isinstance(error, TransientDeliveryError):
+        headers = {"Retry-After": str(int(error.retry_after))} if error.retry_after else {}
+        return Problem(503, "kela-unavailable", "Kela is not answering", error.message, headers=headers)
+    return Problem(422, "kela-rejected", "Kela refused the request", error.message)
+
+
+@router.get("/v1/kela/topics", summary="Kela phone-service topics (modelled codes)")
+async def topics(_: CanRead) -> dict[str, Any]:
+    return {"modelled": True, "topics": [{"code": code, "fi": fi, "en": en} for code, (fi, en) in TOPICS.items()]}
+
+
+@router.post("/v1/kela/slots/search", summary="Free Kela phone-appointment slots", openapi_extra=_body("SlotSearch"))
+async def search_slots(request: Request, state: State, _: CanRead) -> dict[str, Any]:
+    body = await parse(request, state, SlotSearch)
+    _check(
+        state,
+        unit=body.searched_by.unit,
+        unit_field="searched_by.unit",
+        topic=body.topic,
+        earliest=body.window.earliest,
+        latest=body.window.latest,
+    )
+    query = SlotQuery(
+        topic=body.topic,
+        language=body.language,
+        earliest=body.window.earliest,
+        latest=body.window.latest,
+        municipality=body.municipality,
+        interpreter_language=body.interpreter_language,
+    )
+    try:
+        slots = await _kela(state).client.find_slots(query, worker_id=body.searched_by.worker_id)
+    except DeliveryError as error:
+        raise _kela_problem(error) from None
+    return {
+        "items": [
+            {
+                "slot_id": s.slot_id,
+                "start": s.start.isoformat(),
+                "end": s.end.isoformat(),
+                "topic": s.topic,
+                "language": s.language,
+                "municipality": s.municipality,
+                "interpreter_available": s.interpreter_available,
+            }
+            for s in slots
+        ]
+    }
+
+
+@router.post(
+    "/v1/bookings",
+    status_code=201,
+    summary="Book a Kela phone appointment for a client",
+    openapi_extra=_body("BookingV1"),
+    responses={
+        202: {"description": "Kela did not answer in time: queued, completed by the worker"},
+        409: {"description": "No valid consent, no free slot, or the chosen slot was taken"},
+    },
+    description="Needs a valid consent naming Kela. Answers 201 when Kela booked in time, 202 when the "
+    "booking was queued (GET the booking for its result). Send an `Idempotency-Key` header to make "
+    "retries safe; Kela itself recognises the booking's request id.",
+)
+async def book(
+    request: Request,
+    state: State,
+    principal: CanBook,
+    idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
+) -> JSONResponse:
+    body = await parse(request, state, BookingIn)
+    _check(
+        state,
+        unit=body.booked_by.unit,
+        unit_field="booked_by.unit",
+        topic=body.topic,
+        earliest=body.window.earliest,
+        latest=body.window.latest,
+    )
+    worker = state.direct("kela")
+    fingerprint = state.fingerprints.of(body.model_dump(mode="json"))
+    key = f"{principal.name}:{idempotency_key}" if idempotency_key else None
+    if key is not None and (replay := await _replay(state, key, fingerprint)) is not None:
+        return replay
+    now = state.now()
+    booking_id = str(uuid.uuid4())
+    client = client_key(state.fingerprints, body.client.hetu)
+    async with state.engine.begin() as conn:
+        consent, reasons = await usable_consent(
+            conn,
+            client=client,
+            party=service.CONSENT_PARTY,
+            categories=service.CONSENT_CATEGORIES,
+            now=now,
+            consent_id=body.consent_id,
+        )
+        if consent is None:
+            raise Problem(
+                409,
+                "consent-required",
+                "Consent required",
+                "Booking with Kela on the client's behalf needs a valid consent naming Kela "
+                "(Kela Y100, electronic, or a verbal consent for this one booking).",
+                consent_required={"party": service.CONSENT_PARTY, "categories": service.CONSENT_CATEGORIES},
+                reasons=reasons,
+            )
+        await service.create(
+            conn,
+            booking_id=booking_id,
+            body=body,
+            consent=consent,
+            client_key=client,
+            now=now,
+            fingerprints=state.fingerprints,
+            idempotency_key=key,
+            fingerprint=fingerprint,
+        )
+    claimed = await worker.claim_delivery("kela", booking_id)
+    if claimed is not None:
+        try:
+            await asyncio.wait_for(worker.process("kela", claimed), timeout=state.settings.booking_wait_seconds)
+        except TimeoutError:
+            await worker.release("kela", booking_id)
+    return await _answer(state, booking_id, principal)
+
+
+async def _answer(state: GatewayState, booking_id: str, principal: Principal) -> JSONResponse:
+    async with reading(state.engine) as conn:
+        found = await service.get(conn, booking_id=booking_id)
+    assert found is not None
+    location = {"Location": f"/v1/bookings/{booking_id}"}
+    if found["status"] == "booked":
+        log.info("booking made", booking=booking_id, client=principal.name)
+        return JSONResponse(found, status_code=201, headers=location)
+    if found["status"] == "failed":
+        last = found["attempt_history"][-1] if found["attempt_history"] else {}
+        outcome = {
+            "no-free-slot": ("no_free_slot", "no-free-slot", "No free slot"),
+            "Client.SlotTaken": ("slot_taken", "slot-taken", "The chosen slot was taken"),
+        }.get(str(last.get("backend_status")))
+        if outcome is not None:
+            status, slug, title = outcome
+            async with state.engine.begin() as conn:
+                await service.settle(conn, booking_id=booking_id, status=status, reason=title, now=state.now())
+            raise Problem(409, slug, title, found["last_error"], booking_id=booking_id)
+        raise Problem(422, "kela-rejected", "Kela refused the booking", found["last_error"], booking_id=booking_id)
+    log.info("booking queued", booking=booking_id, client=principal.name)
+    return JSONResponse(found, status_code=202, headers=location)
+
+
+async def _replay(state: GatewayState, key: str, fingerprint: str) -> JSONResponse | None:
+    async with reading(state.engine) as conn:
+        row = await service.find_by_key(conn, key=key)
+        if row is None:
+            return None
+        if row.fingerprint != fingerprint:
+            raise Problem(
+                409,
+                "idempotency-conflict",
+                "Idempotency key reused",
+                "This Idempotency-Key was used earlier with a different booking.",
+            )
+        found = await service.get(conn, booking_id=row.id)
+    return JSONResponse(
+        found, status_code=200, headers={"Location": f"/v1/bookings/{row.id}", "Idempotent-Replayed": "true"}
+    )
+
+
+@router.get("/v1/bookings/{booking_id}", summary="A booking and its result")
+async def get_booking(booking_id: str, state: State, _: CanRead) -> dict[str, Any]:
+    async with reading(state.engine) as conn:
+        found = await service.get(conn, booking_id=booking_id)
+    if found is None:
+        raise Problem(404, "not-found", "Not found", f"No booking {booking_id}.")
+    return found
+
+
+@router.post("/v1/bookings/{booking_id}/cancel", summary="Cancel a booking", openapi_extra=_body("CancelIn"))
+async def cancel_booking(booking_id: str, request: Request, state: State, principal: CanBook) -> dict[str, Any]:
+    body = await parse(request, state, CancelIn)
+    async with reading(state.engine) as conn:
+        found = await service.get(conn, booking_id=booking_id)
+    if found is None:
+        raise Problem(404, "not-found", "Not found", f"No booking {booking_id}.")
+    status = found["status"]
+    if status == "cancelled":
+        return found
+    now = state.now()
+    if status == "booked":
+        try:
+            cancelled = await _kela(state).client.cancel_booking(
+                found["kela_booking_id"], worker_id=body.cancelled_by.worker_id, reason=body.reason
+            )
+        except DeliveryError as error:
+            raise _kela_problem(error) from None
+        async with state.engine.begin() as conn:
+            await service.mark_booking_cancelled(
+                conn,
+                booking_id=booking_id,
+                now=now,
+                kela_cancelled_at=(cancelled.cancelled_at.isoformat() if cancelled.cancelled_at else None),
+            )
+    elif status in ("queued", "waiting_for_consent"):
+        async with state.engine.begin() as conn:
+            stopped = await service.cancel_unsent(conn, booking_id=booking_id, now=now, reason=body.reason)
+        if not stopped:
+            raise Problem(
+                409,
+                "booking-in-progress",
+                "Booking in progress",
+                "Kela is being asked right now; cancel again once the booking is made.",
+            )
+    else:
+        raise Problem(409, "nothing-to-cancel", "Nothing to cancel", f"The booking is {status}.")
+    async with reading(state.engine) as conn:
+        updated = await service.get(conn, booking_id=booking_id)
+    assert updated is not None
+    log.info("booking cancelled", booking=booking_id, client=principal.name)
+    return updated
