@@ -35,7 +35,9 @@ from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "outcomes"
-MIX = ("01", "02", "05", "06")  # anonymous, advice only, a hand-over, a direct booking
+# anonymous, advice only, initiation (Kanta), hand-over (Lifecare), direct booking, both registers
+MIX = ("01", "02", "03", "05", "06", "07")
+DELIVERING = ("03", "05", "06", "07")
 
 
 def bodies(n: int) -> list[dict[str, Any]]:
@@ -155,7 +157,7 @@ def run(database: str, url: str, sync_url: str, args: argparse.Namespace, data_d
             while pending(sync_url) > 0:
                 time.sleep(0.05)
             drain = time.perf_counter() - started
-    delivered_outcomes = sum(1 for i in range(args.n) if MIX[i % len(MIX)] in ("05", "06"))
+    delivered_outcomes = sum(1 for i in range(args.n) if MIX[i % len(MIX)] in DELIVERING)
     return {
         "outcomes": args.n,
         "failures": failures,

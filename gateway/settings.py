@@ -42,6 +42,11 @@ class GatewaySettings(BaseSettings):
         default=None, description="Key for body fingerprints; generated into data_dir when unset."
     )
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    token_cache_seconds: float = Field(
+        default=10,
+        ge=0,
+        description="How long a checked token is trusted without asking the database (revocation lag).",
+    )
     booking_wait_seconds: float = Field(
         default=5, gt=0, description="How long a booking request waits for Kela before it is queued (202)."
     )

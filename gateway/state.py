@@ -15,6 +15,7 @@ from gateway.mappings import MappingSet, load_mappings
 from gateway.metrics import Metrics
 from gateway.outbox.worker import Worker
 from gateway.problems import Problem
+from gateway.security.tokens import Principal
 from gateway.settings import GatewaySettings
 from gateway.store.engine import create_engine
 
@@ -43,6 +44,8 @@ class GatewayState:
     endpoints: dict[str, str] = field(default_factory=dict)
     metrics: Metrics = field(default_factory=Metrics)
     _direct: dict[str, Worker] = field(default_factory=dict)
+    # token hash → (checked at, principal or None): saves a database round trip per request
+    tokens_seen: dict[str, tuple[float, Principal | None]] = field(default_factory=dict)
 
     def enabled_backends(self) -> set[str]:
         """Back-ends with an adapter that is enabled: deliveries to others wait, visibly."""

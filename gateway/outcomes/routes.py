@@ -62,20 +62,18 @@ async def submit_outcome(
     if dry_run:
         return JSONResponse({"dry_run": True, "plan": plan.describe()}, status_code=200)
     fingerprint = state.fingerprints.of(outcome.model_dump(mode="json"))
-    replay = await _replay(state, outcome, fingerprint)
-    if replay is not None:
-        return replay
     outcome_id = str(uuid.uuid4())
     try:
         async with state.engine.begin() as conn:
-            earlier = await service.revision_ids(
+            revisions = await service.revisions(
                 conn, system=outcome.source.system, outcome_id=outcome.source.outcome_id
             )
-            latest = await service.latest_revision(
-                conn, system=outcome.source.system, outcome_id=outcome.source.outcome_id
-            )
-            if latest is not None and latest.revision > outcome.source.revision:
-                raise _conflict(outcome, f"revision {latest.revision} is already accepted")
+            same = next((r for r in revisions if r.revision == outcome.source.revision), None)
+            if same is not None:
+                return _replayed(same, fingerprint, outcome)
+            if revisions and revisions[-1].revision > outcome.source.revision:
+                raise _conflict(outcome, f"revision {revisions[-1].revision} is already accepted")
+            earlier = [r.id for r in revisions]
             steps = await service.plan_steps(
                 conn, plan=plan, earlier_revisions=earlier, fingerprints=state.fingerprints
             )
@@ -124,8 +122,11 @@ async def _replay(state: GatewayState, outcome: OutcomeV1, fingerprint: str) -> 
         existing = await service.find_revision(
             conn, system=outcome.source.system, outcome_id=outcome.source.outcome_id, revision=outcome.source.revision
         )
-    if existing is None:
-        return None
+    return None if existing is None else _replayed(existing, fingerprint, outcome)
+
+
+def _replayed(existing: Any, fingerprint: str, outcome: OutcomeV1) -> JSONResponse:
+    """The first answer again for the same body; 409 for a different one."""
     if existing.fingerprint != fingerprint:
         raise _conflict(outcome, "this revision was accepted earlier with a different body")
     return JSONResponse(

@@ -35,15 +35,14 @@ async def find_revision(conn: AsyncConnection, *, system: str, outcome_id: str, 
     ).first()
 
 
-async def latest_revision(conn: AsyncConnection, *, system: str, outcome_id: str) -> Any:
-    return (
-        await conn.execute(
-            select(outcomes)
-            .where(outcomes.c.source_system == system, outcomes.c.source_outcome_id == outcome_id)
-            .order_by(outcomes.c.revision.desc())
-            .limit(1)
-        )
-    ).first()
+async def revisions(conn: AsyncConnection, *, system: str, outcome_id: str) -> list[Any]:
+    """Every stored revision of a source outcome (id, revision, fingerprint, response), oldest first."""
+    rows = await conn.execute(
+        select(outcomes.c.id, outcomes.c.revision, outcomes.c.fingerprint, outcomes.c.response)
+        .where(outcomes.c.source_system == system, outcomes.c.source_outcome_id == outcome_id)
+        .order_by(outcomes.c.revision)
+    )
+    return list(rows)
 
 
 async def store_accepted(
@@ -164,16 +163,6 @@ async def _record_consents(
             )
         origins[f"kela:consent:{i}"] = origins[f"lifecare:consent:{i}"] = consent_id
     return origins
-
-
-async def revision_ids(conn: AsyncConnection, *, system: str, outcome_id: str) -> list[str]:
-    """Ids of every stored revision of a source outcome, oldest first."""
-    rows = await conn.execute(
-        select(outcomes.c.id)
-        .where(outcomes.c.source_system == system, outcomes.c.source_outcome_id == outcome_id)
-        .order_by(outcomes.c.revision)
-    )
-    return list(rows.scalars())
 
 
 async def plan_steps(

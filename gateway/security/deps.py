@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 
 from fastapi import Request
 
 from gateway.problems import Problem
-from gateway.security.tokens import Principal, authenticate
-from gateway.state import get_state
+from gateway.security.tokens import Principal, authenticate, hash_token
+from gateway.state import GatewayState, get_state
 from gateway.store.engine import reading
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="asiakasohjaus-gateway"'}
+
+
+async def _principal(state: GatewayState, token: str) -> Principal | None:
+    key = hash_token(token)
+    ttl = state.settings.token_cache_seconds
+    seen = state.tokens_seen.get(key)
+    if seen is not None and time.monotonic() - seen[0] < ttl:
+        return seen[1]
+    async with reading(state.engine) as conn:
+        principal = await authenticate(conn, token)
+    if ttl > 0:
+        if len(state.tokens_seen) > 10_000:  # bound the memory an attacker can make us spend
+            state.tokens_seen.clear()
+        state.tokens_seen[key] = (time.monotonic(), principal)
+    return principal
 
 
 def require(scope: str) -> Callable[[Request], Awaitable[Principal]]:
@@ -28,9 +44,7 @@ def require(scope: str) -> Callable[[Request], Awaitable[Principal]]:
                 "Send 'Authorization: Bearer <token>'; create one with 'gateway tokens create'.",
                 headers=_CHALLENGE,
             )
-        state = get_state(request)
-        async with reading(state.engine) as conn:
-            principal = await authenticate(conn, token.strip())
+        principal = await _principal(get_state(request), token.strip())
         if principal is None:
             raise Problem(
                 401,
