@@ -32,13 +32,12 @@ repeat a request or reply body.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 import httpx
 import zeep.exceptions as zx
 from lxml import etree
 
+from adapters.http_headers import retry_after_seconds
 from adapters.kanta.client import HttpStatusError, MalformedReply, ResponseTooLarge
 from adapters.kanta.validation import UnsafeXml, XmlTooLarge
 from gateway.errors import (
@@ -172,19 +171,3 @@ def _status(status: int, what: str, retry_after: str | None) -> DeliveryError:
 
 def _int(value: object) -> int:
     return value if isinstance(value, int) else 0
-
-
-def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
-    """``Retry-After`` as seconds: delta-seconds or an HTTP-date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())

@@ -23,14 +23,13 @@ Kela's own fault string with hetus and phone numbers masked; it never quotes a r
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from typing import Any
 
 import httpx
 import zeep.exceptions as zx
 
+from adapters.http_headers import retry_after_seconds
 from adapters.kela.render import MalformedReply
 from adapters.kela.xroad import XRoadHeaderError
 from gateway.errors import (
@@ -89,22 +88,6 @@ _FAULTS: dict[str, type[DeliveryError]] = {
 
 def _detail(text: str | None) -> str:
     return redact_text(" ".join((text or "").split()))[:300]
-
-
-def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
-    """``Retry-After`` as seconds: delta-seconds or an HTTP date; None when absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def from_status(status: int, *, retry_after: float | None = None, what: str = "") -> DeliveryError:

@@ -8,11 +8,10 @@ which a FHIR server writes about the content (never the content itself).
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 import httpx
 
+from adapters.http_headers import retry_after_seconds
 from gateway.errors import (
     BackendRejected,
     BackendThrottled,
@@ -40,22 +39,6 @@ def from_transport_error(error: httpx.TransportError) -> DeliveryError:
             target = TRANSPORT_ERRORS[kind]
             return target(f"{type(error).__name__}: could not complete the request to Lifecare")
     raise AssertionError("unreachable: httpx.TransportError is mapped")  # pragma: no cover
-
-
-def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Retry-After as seconds: either delta-seconds or an HTTP-date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def diagnostics(response: httpx.Response) -> str:

@@ -61,15 +61,7 @@ def render_patient_record(
     for i, booking in enumerate(payload.get("bookings", [])):
         ctx.add_booking(i, booking)
     ctx.add_provenance()
-    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": ctx.entries}
-    try:
-        Bundle.model_validate(bundle)
-    except ValidationError as exc:
-        raise RenderError(
-            f"rendered bundle is not valid FHIR R4: {exc.error_count()} problem(s), first at "
-            f"{'.'.join(str(p) for p in exc.errors()[0]['loc'])}"
-        ) from None
-    return RenderedBundle(bundle, ctx.roles)
+    return ctx.bundle()
 
 
 def oid_ref(oid: str, display: str, kind: str) -> dict[str, Any]:
@@ -104,6 +96,18 @@ class TransactionContext:
 
     def identifier(self, role: str) -> dict[str, str]:
         return {"system": self.system, "value": f"{self.root}/{role.lower()}"}
+
+    def bundle(self) -> RenderedBundle:
+        """The transaction of everything added, validated with the R4B models before it leaves."""
+        bundle = {"resourceType": "Bundle", "type": "transaction", "entry": self.entries}
+        try:
+            Bundle.model_validate(bundle)
+        except ValidationError as exc:
+            raise RenderError(
+                f"rendered bundle is not valid FHIR R4: {exc.error_count()} problem(s), first at "
+                f"{'.'.join(str(p) for p in exc.errors()[0]['loc'])}"
+            ) from None
+        return RenderedBundle(bundle, self.roles)
 
     def add(self, role: str, resource: dict[str, Any], condition: str) -> str:
         url = self.full_url(role)

@@ -33,9 +33,6 @@ import html
 from collections.abc import Mapping
 from typing import Any
 
-from fhir.resources.R4B.bundle import Bundle
-from pydantic import ValidationError
-
 from adapters.lifecare.render import ACT_CODE, RenderedBundle, TransactionContext, oid_ref
 from gateway.contract.hetu import HETU_SYSTEM
 from gateway.errors import RenderError
@@ -89,15 +86,7 @@ def render_consent(
     ctx.add_patient()
     ctx.add_identified("Consent", _consent(payload, mappings, patient=ctx.patient))
     ctx.add_provenance()
-    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": ctx.entries}
-    try:
-        Bundle.model_validate(bundle)
-    except ValidationError as exc:
-        raise RenderError(
-            f"rendered consent bundle is not valid FHIR R4: {exc.error_count()} problem(s), first at "
-            f"{'.'.join(str(p) for p in exc.errors()[0]['loc'])}"
-        ) from None
-    return RenderedBundle(bundle, ctx.roles)
+    return ctx.bundle()
 
 
 def _as_record(payload: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from adapters.kela.adapter import KelaAdapter
 from adapters.kela.phone_service import TOPICS
 from adapters.kela.render import SlotQuery
+from gateway import idempotency
 from gateway.bookings import service
 from gateway.bookings.models import BookingIn, CancelIn, SlotSearch, window_problems
 from gateway.consents.routes import parse
@@ -151,7 +152,7 @@ async def book(
     )
     worker = state.direct("kela")
     fingerprint = state.fingerprints.of(body.model_dump(mode="json"))
-    key = f"{principal.name}:{idempotency_key}" if idempotency_key else None
+    key = idempotency.scoped_key(principal.name, idempotency_key)
     if key is not None and (replay := await _replay(state, key, fingerprint)) is not None:
         return replay
     now = state.now()
@@ -225,17 +226,10 @@ async def _replay(state: GatewayState, key: str, fingerprint: str) -> JSONRespon
         row = await service.find_by_key(conn, key=key)
         if row is None:
             return None
-        if row.fingerprint != fingerprint:
-            raise Problem(
-                409,
-                "idempotency-conflict",
-                "Idempotency key reused",
-                "This Idempotency-Key was used earlier with a different booking.",
-            )
+        idempotency.replay(row.fingerprint, fingerprint, noun="booking")
         found = await service.get(conn, booking_id=row.id)
-    return JSONResponse(
-        found, status_code=200, headers={"Location": f"/v1/bookings/{row.id}", "Idempotent-Replayed": "true"}
-    )
+    assert found is not None
+    return idempotency.replayed(found, location=f"/v1/bookings/{row.id}", status_code=200)
 
 
 @router.get("/v1/bookings/{booking_id}", summary="A booking and its result")

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from gateway import idempotency
 from gateway.consents import service
 from gateway.consents.models import ClientQuery, ConsentIn, RevokeIn
 from gateway.consents.plan import ConsentFacts
@@ -85,7 +86,7 @@ async def record_consent(
     _check_unit(state, consent.recorded_by.unit, "recorded_by.unit")
     now = state.now()
     fingerprint = state.fingerprints.of(consent.model_dump(mode="json"))
-    key = f"{principal.name}:{idempotency_key}" if idempotency_key else None
+    key = idempotency.scoped_key(principal.name, idempotency_key)
     if key is not None:
         replay = await _replay(state, key, fingerprint)
         if replay is not None:
@@ -131,17 +132,10 @@ async def _replay(state: GatewayState, key: str, fingerprint: str) -> JSONRespon
         row = (await conn.execute(select(consents).where(consents.c.idempotency_key == key))).first()
         if row is None:
             return None
-        if row.fingerprint != fingerprint:
-            raise Problem(
-                409,
-                "idempotency-conflict",
-                "Idempotency key reused",
-                "This Idempotency-Key was used earlier with a different consent.",
-            )
+        idempotency.replay(row.fingerprint, fingerprint, noun="consent")
         found = await service.get(conn, consent_id=row.id)
-    return JSONResponse(
-        found, status_code=201, headers={"Location": f"/v1/consents/{row.id}", "Idempotent-Replayed": "true"}
-    )
+    assert found is not None
+    return idempotency.replayed(found, location=f"/v1/consents/{row.id}", status_code=201)
 
 
 @router.get("/{consent_id}", summary="Read a consent and the deliveries it concerns or authorised")
