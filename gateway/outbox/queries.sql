@@ -3,21 +3,28 @@
 -- "FOR UPDATE SKIP LOCKED" on PostgreSQL and empty on SQLite, where BEGIN IMMEDIATE already
 -- gives the claiming transaction the database's only write lock.
 
+-- name: expire_leases
+-- Put deliveries whose worker stopped renewing its lease back in the queue, marked as reclaimed.
+UPDATE deliveries
+SET status = 'pending', status_reason = 'reclaimed from ' || lease_owner, next_attempt_at = :now,
+    lease_owner = NULL, lease_expires_at = NULL, updated_at = :now
+WHERE backend = :backend AND status = 'in_flight' AND lease_expires_at < :now;
+
 -- name: claim_due
--- Lease up to :limit due deliveries of one back-end, oldest first, including expired leases;
+-- Lease up to :limit due deliveries of one back-end, oldest first (an ordered index scan);
 -- a new version waits while the delivery it replaces is still queued or in flight.
 UPDATE deliveries
 SET status = 'in_flight',
     lease_owner = :owner,
     lease_expires_at = :lease_until,
     attempts = attempts + 1,
-    status_reason = CASE WHEN status = 'in_flight' THEN 'reclaimed from ' || lease_owner ELSE NULL END,
+    status_reason = CASE WHEN status_reason LIKE 'reclaimed from %' THEN status_reason ELSE NULL END,
     updated_at = :now
 WHERE id IN (
     SELECT candidate.id FROM deliveries AS candidate
     WHERE candidate.backend = :backend
-      AND ((candidate.status = 'pending' AND candidate.next_attempt_at <= :now)
-           OR (candidate.status = 'in_flight' AND candidate.lease_expires_at < :now))
+      AND candidate.status = 'pending'
+      AND candidate.next_attempt_at <= :now
       AND NOT EXISTS (SELECT 1 FROM deliveries AS earlier
                       WHERE earlier.id = candidate.supersedes AND earlier.status IN ('pending', 'in_flight'))
     ORDER BY candidate.next_attempt_at

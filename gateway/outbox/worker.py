@@ -189,6 +189,8 @@ class Worker:
 
     async def _claimed(self, backend: str, name: str, params: dict[str, Any]) -> list[Claimed]:
         async with self.engine.begin() as conn:
+            if name == "claim_due":
+                await conn.execute(query("expire_leases", self._dialect), {"backend": backend, "now": params["now"]})
             rows = (await conn.execute(query(name, self._dialect), params)).mappings().all()
             previous = await self._previous_refs(conn, [r["supersedes"] for r in rows if r["supersedes"]])
         claimed = []

@@ -33,6 +33,7 @@ def test_every_named_query_compiles_for_both_dialects(dialect: str) -> None:
         "claim_due",
         "claim_one",
         "complete",
+        "expire_leases",
         "hold_for_consent",
         "park",
         "purge_payloads",
