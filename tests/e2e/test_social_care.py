@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 from collections.abc import Callable, Iterator
@@ -71,18 +70,6 @@ def service_task_codes(content: Any) -> set[str]:
 
     walk(content)
     return found
-
-
-async def deliver_until_settled(gw: Harness, outcome_id: str, *, seconds: float = 15) -> dict[str, Any]:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while loop.time() < deadline:
-        await gw.deliver()
-        status = await gw.status(outcome_id)
-        if all(d["status"] in ("delivered", "held", "failed") for d in status["deliveries"]):
-            return status
-        await asyncio.sleep(0.05)
-    raise AssertionError("deliveries did not settle")
 
 
 # -- each social care example becomes its documents ----------------------------------------------------------
@@ -217,7 +204,7 @@ async def test_a_corrected_initiation_archives_a_new_version_of_that_document_on
 async def test_a_lost_answer_ends_with_the_document_archived_once(gw: Harness) -> None:
     await gw.fault("kanta", method="POST", path="^/archive$", drop="after", times=1)
     outcome_id = (await gw.post(example("04"))).json()["id"]
-    status = await deliver_until_settled(gw, outcome_id)
+    status = await gw.deliver_until_settled(outcome_id)
     [delivery] = status["deliveries"]
     assert delivery["status"] == "delivered"
     assert [a["result"] for a in delivery["attempt_history"]] == ["transient", "delivered"]

@@ -19,19 +19,6 @@ async def gw(database_url: str, tmp_path: Path) -> AsyncIterator[Harness]:
         yield harness
 
 
-async def deliver_until_settled(gw: Harness, outcome_id: str, *, seconds: float = 15) -> dict[str, object]:
-    """Run the worker until the outcome's deliveries stop moving (or time runs out)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while loop.time() < deadline:
-        await gw.deliver()
-        status = await gw.status(outcome_id)
-        if all(d["status"] in ("delivered", "held", "failed") for d in status["deliveries"]):
-            return status
-        await asyncio.sleep(0.1)
-    raise AssertionError("deliveries did not settle")
-
-
 async def lifecare_counts(gw: Harness) -> dict[str, int]:
     return {kind: len(items) for kind, items in (await gw.resources()).items()}
 
@@ -39,8 +26,8 @@ async def lifecare_counts(gw: Harness) -> dict[str, int]:
 async def test_a_503_with_retry_after_is_retried_no_sooner_than_asked(gw: Harness) -> None:
     await gw.fault(status=503, retry_after=1, times=1)
     outcome_id = (await gw.post(example("05"))).json()["id"]
-    status = await deliver_until_settled(gw, outcome_id)
-    history = status["deliveries"][0]["attempt_history"]  # type: ignore[index]
+    status = await gw.deliver_until_settled(outcome_id)
+    history = status["deliveries"][0]["attempt_history"]
     assert [(a["result"], a["backend_status"]) for a in history] == [("transient", "503"), ("delivered", "200")]
     gap = datetime.fromisoformat(history[1]["started_at"]) - datetime.fromisoformat(history[0]["started_at"])
     assert gap.total_seconds() >= 1
@@ -50,7 +37,7 @@ async def test_a_503_with_retry_after_is_retried_no_sooner_than_asked(gw: Harnes
 async def test_a_timeout_is_retried_and_the_slow_request_does_not_duplicate(gw: Harness) -> None:
     await gw.fault(latency=2, times=1)
     outcome_id = (await gw.post(example("05"))).json()["id"]
-    status = await deliver_until_settled(gw, outcome_id)
+    status = await gw.deliver_until_settled(outcome_id)
     assert status["state"] == "delivered"
     await asyncio.sleep(1.5)  # let the slow first request finish inside the simulator, too
     assert await lifecare_counts(gw) == {
@@ -67,8 +54,8 @@ async def test_a_timeout_is_retried_and_the_slow_request_does_not_duplicate(gw: 
 async def test_a_dropped_connection_after_processing_ends_in_one_copy(gw: Harness) -> None:
     await gw.fault(drop="after", times=1)
     outcome_id = (await gw.post(example("05"))).json()["id"]
-    status = await deliver_until_settled(gw, outcome_id)
-    history = status["deliveries"][0]["attempt_history"]  # type: ignore[index]
+    status = await gw.deliver_until_settled(outcome_id)
+    history = status["deliveries"][0]["attempt_history"]
     assert [a["result"] for a in history] == ["transient", "delivered"]
     assert (await lifecare_counts(gw))["Encounter"] == 1
 
@@ -76,8 +63,8 @@ async def test_a_dropped_connection_after_processing_ends_in_one_copy(gw: Harnes
 async def test_a_rejection_fails_at_once_for_an_operator(gw: Harness) -> None:
     await gw.fault(status=422, message="Encounter.period is required")
     outcome_id = (await gw.post(example("05"))).json()["id"]
-    status = await deliver_until_settled(gw, outcome_id)
-    delivery = status["deliveries"][0]  # type: ignore[index]
+    status = await gw.deliver_until_settled(outcome_id)
+    delivery = status["deliveries"][0]
     assert status["state"] == "needs_attention"
     assert delivery["status"] == "failed" and delivery["attempts"] == 1
     assert "Encounter.period is required" in delivery["last_error"]
@@ -88,8 +75,8 @@ async def test_exhausted_retries_are_held_never_deleted(database_url: str, tmp_p
     async with running_gateway(database_url, tmp_path, worker=worker) as gw:
         await gw.fault(status=503)
         outcome_id = (await gw.post(example("05"))).json()["id"]
-        status = await deliver_until_settled(gw, outcome_id)
-        delivery = status["deliveries"][0]  # type: ignore[index]
+        status = await gw.deliver_until_settled(outcome_id)
+        delivery = status["deliveries"][0]
         assert delivery["status"] == "held" and delivery["attempts"] == 2
         assert "gave up after 2 attempts" in delivery["status_reason"]
         assert await gw.count("deliveries") == 1
@@ -100,8 +87,8 @@ async def test_a_lease_whose_worker_died_is_reclaimed(gw: Harness) -> None:
     claimed = await gw.worker.claim("lifecare", 10)  # this "worker" then dies without reporting
     assert len(claimed) == 1 and await gw.worker.claim("lifecare", 10) == []
     await asyncio.sleep(FAST_WORKER.lease_seconds + 0.2)
-    status = await deliver_until_settled(gw, outcome_id)
-    history = status["deliveries"][0]["attempt_history"]  # type: ignore[index]
+    status = await gw.deliver_until_settled(outcome_id)
+    history = status["deliveries"][0]["attempt_history"]
     assert [a["result"] for a in history] == ["abandoned", "delivered"]
     assert (await lifecare_counts(gw))["Encounter"] == 1
 
@@ -127,7 +114,7 @@ async def test_personal_payloads_are_purged_after_delivery_and_retention(databas
     worker = WorkerSettings(**{**FAST_WORKER.model_dump(), "purge_after_hours": 0})
     async with running_gateway(database_url, tmp_path, worker=worker) as gw:
         outcome_id = (await gw.post(example("05"))).json()["id"]
-        await deliver_until_settled(gw, outcome_id)
+        await gw.deliver_until_settled(outcome_id)
         assert "300962-901N" in await gw.table_text()
         assert await gw.worker.purge_payloads() == 1
         assert "300962-901N" not in await gw.table_text()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -58,6 +59,18 @@ class Harness:
 
     async def deliver(self) -> int:
         return await self.worker.run_until_idle()
+
+    async def deliver_until_settled(self, outcome_id: str, *, seconds: float = 15) -> dict[str, Any]:
+        """Run the worker until the outcome's deliveries stop moving (delivered, held or failed)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while loop.time() < deadline:
+            await self.deliver()
+            status = await self.status(outcome_id)
+            if all(d["status"] in ("delivered", "held", "failed") for d in status["deliveries"]):
+                return status
+            await asyncio.sleep(0.05)
+        raise AssertionError("deliveries did not settle")
 
     async def status(self, outcome_id: str) -> dict[str, Any]:
         response = await self.api.get(f"/v1/outcomes/{outcome_id}")
