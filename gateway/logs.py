@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import traceback
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -72,6 +73,16 @@ def configure_logging(level: str = "INFO", fmt: str = "json", stream: Any = None
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+
+
+def failure(exc: BaseException) -> dict[str, Any]:
+    """An exception for a log line: its type and where it happened, never its message.
+
+    Messages of database and client errors quote the values they failed on (SQL parameters, a
+    payload), and names cannot be masked by pattern; the frames alone say where to look.
+    """
+    frames = traceback.extract_tb(exc.__traceback__)[-5:]
+    return {"error_type": type(exc).__name__, "at": [f"{f.filename}:{f.lineno} in {f.name}" for f in frames]}
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

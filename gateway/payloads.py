@@ -154,16 +154,24 @@ def social_care_document(
 
 
 def kela_booking(outcome: OutcomeV1, request: KelaBookingRequest) -> dict[str, Any]:
+    """A booking an outcome asks for; the booking API builds the same shape with ``kela_booking_payload``."""
     client = outcome.client
-    return {
-        "client": {
+    return kela_booking_payload(
+        client={
             "hetu": client.hetu,
             "given_names": client.given_names,
             "family_name": client.family_name,
             "phone": client.phone,
             "municipality": client.municipality,
         },
-        "unit": outcome.unit,
-        "worker_id": outcome.guidance.worker.id,
-        "request": request.model_dump(mode="json"),
-    }
+        unit=outcome.unit,
+        worker_id=outcome.guidance.worker.id,
+        request=request.model_dump(mode="json"),
+    )
+
+
+def kela_booking_payload(
+    *, client: dict[str, Any], unit: str, worker_id: str, request: dict[str, Any]
+) -> dict[str, Any]:
+    """The ``kela_booking`` payload: who, for whom, and the request (topic, window, contact, slot)."""
+    return {"client": client, "unit": unit, "worker_id": worker_id, "request": request}

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gateway.logs import get_logger
+from gateway.logs import failure, get_logger
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "tag:asiakasohjaus-gateway,2026:problems/"
@@ -116,7 +116,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", path=request.url.path, error_type=type(exc).__name__)
+        log.error("unhandled error", route=getattr(request.scope.get("route"), "path", "unmatched"), **failure(exc))
         return Problem(
             500, "internal", "Internal error", "The gateway could not handle the request; nothing was stored."
         ).response(request.url.path)

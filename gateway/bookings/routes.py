@@ -14,9 +14,9 @@ from adapters.kela.adapter import KelaAdapter
 from adapters.kela.phone_service import TOPICS
 from adapters.kela.render import SlotQuery
 from gateway import idempotency
+from gateway.bodies import openapi_body, parse
 from gateway.bookings import service
 from gateway.bookings.models import BookingIn, CancelIn, SlotSearch, window_problems
-from gateway.consents.routes import parse
 from gateway.consents.service import client_key, today, usable_consent
 from gateway.errors import DeliveryError, TransientDeliveryError
 from gateway.logs import get_logger
@@ -31,15 +31,6 @@ log = get_logger("gateway.bookings")
 
 CanBook = Annotated[Principal, Depends(require("bookings:write"))]
 CanRead = Annotated[Principal, Depends(require("bookings:read"))]
-
-
-def _body(schema: str) -> dict[str, Any]:
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
-        }
-    }
 
 
 def _kela(state: GatewayState) -> KelaAdapter:
@@ -83,9 +74,11 @@ async def topics(_: CanRead) -> dict[str, Any]:
     return {"modelled": True, "topics": [{"code": code, "fi": fi, "en": en} for code, (fi, en) in TOPICS.items()]}
 
 
-@router.post("/v1/kela/slots/search", summary="Free Kela phone-appointment slots", openapi_extra=_body("SlotSearch"))
+@router.post(
+    "/v1/kela/slots/search", summary="Free Kela phone-appointment slots", openapi_extra=openapi_body("SlotSearch")
+)
 async def search_slots(request: Request, state: State, _: CanRead) -> dict[str, Any]:
-    body = await parse(request, state, SlotSearch)
+    body = await parse(request, SlotSearch, limit=state.settings.max_body_bytes)
     _check(
         state,
         unit=body.searched_by.unit,
@@ -126,7 +119,7 @@ async def search_slots(request: Request, state: State, _: CanRead) -> dict[str, 
     "/v1/bookings",
     status_code=201,
     summary="Book a Kela phone appointment for a client",
-    openapi_extra=_body("BookingV1"),
+    openapi_extra=openapi_body("BookingV1"),
     responses={
         202: {"description": "Kela did not answer in time: queued, completed by the worker"},
         409: {"description": "No valid consent, no free slot, or the chosen slot was taken"},
@@ -141,7 +134,7 @@ async def book(
     principal: CanBook,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
 ) -> JSONResponse:
-    body = await parse(request, state, BookingIn)
+    body = await parse(request, BookingIn, limit=state.settings.max_body_bytes)
     _check(
         state,
         unit=body.booked_by.unit,
@@ -241,9 +234,9 @@ async def get_booking(booking_id: str, state: State, _: CanRead) -> dict[str, An
     return found
 
 
-@router.post("/v1/bookings/{booking_id}/cancel", summary="Cancel a booking", openapi_extra=_body("CancelIn"))
+@router.post("/v1/bookings/{booking_id}/cancel", summary="Cancel a booking", openapi_extra=openapi_body("CancelIn"))
 async def cancel_booking(booking_id: str, request: Request, state: State, principal: CanBook) -> dict[str, Any]:
-    body = await parse(request, state, CancelIn)
+    body = await parse(request, CancelIn, limit=state.settings.max_body_bytes)
     async with reading(state.engine) as conn:
         found = await service.get(conn, booking_id=booking_id)
     if found is None:

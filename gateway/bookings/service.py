@@ -19,6 +19,7 @@ from gateway.consents.rules import ConsentView
 from gateway.consents.service import bind
 from gateway.fingerprints import Fingerprinter
 from gateway.outbox.corrections import NEVER_DELIVERED
+from gateway.payloads import kela_booking_payload
 from gateway.store.schema import attempts, bookings, deliveries
 
 CONSENT_PARTY = "kela"
@@ -28,17 +29,18 @@ BASIS = "Asiakkaan suostumus (Kela Y100 tai suullinen, yhteen asiointiin)"
 
 def payload(body: BookingIn) -> dict[str, Any]:
     """The ``kela_booking`` payload, in the shape the planner gives an outcome's booking request."""
-    return {
-        "client": {
-            "hetu": body.client.hetu,
-            "given_names": body.client.given_names,
-            "family_name": body.client.family_name,
-            "phone": body.client.phone,
+    client = body.client
+    return kela_booking_payload(
+        client={
+            "hetu": client.hetu,
+            "given_names": client.given_names,
+            "family_name": client.family_name,
+            "phone": client.phone,
             "municipality": body.municipality,
         },
-        "unit": body.booked_by.unit,
-        "worker_id": body.booked_by.worker_id,
-        "request": {
+        unit=body.booked_by.unit,
+        worker_id=body.booked_by.worker_id,
+        request={
             "kind": "kela_booking_request",
             "topic": body.topic,
             "language": body.language,
@@ -46,10 +48,10 @@ def payload(body: BookingIn) -> dict[str, Any]:
             "municipality": body.municipality,
             "window": body.window.model_dump(mode="json"),
             "notification": body.notification.value,
-            "email": body.client.email,
+            "email": client.email,
             "slot_id": body.slot_id,
         },
-    }
+    )
 
 
 async def create(

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from gateway import idempotency
+from gateway.bodies import openapi_body, parse
 from gateway.consents import service
 from gateway.consents.models import ClientQuery, ConsentIn, RevokeIn
 from gateway.consents.plan import ConsentFacts
 from gateway.logs import get_logger
-from gateway.outcomes.intake import parse_json, read_body
-from gateway.problems import Problem, validation_errors
+from gateway.problems import Problem
 from gateway.security.deps import require
 from gateway.security.tokens import Principal
 from gateway.state import GatewayState, State
@@ -28,26 +27,6 @@ log = get_logger("gateway.consents")
 
 CanWrite = Annotated[Principal, Depends(require("consents:write"))]
 CanRead = Annotated[Principal, Depends(require("consents:read"))]
-
-
-def _body(schema: str) -> dict[str, Any]:
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
-        }
-    }
-
-
-M = TypeVar("M", bound=BaseModel)
-
-
-async def parse(request: Request, state: GatewayState, model: type[M]) -> M:
-    raw = await read_body(request, state.settings.max_body_bytes)
-    try:
-        return model.model_validate(parse_json(raw))
-    except ValidationError as exc:
-        raise Problem(422, "invalid-request", "The request is not valid", errors=validation_errors(exc)) from None
 
 
 def _check_unit(state: GatewayState, unit: str, field: str) -> None:
@@ -71,7 +50,7 @@ def _check_unit(state: GatewayState, unit: str, field: str) -> None:
     "",
     status_code=201,
     summary="Record a consent (Kela Y100, electronic or verbal)",
-    openapi_extra=_body("ConsentV1"),
+    openapi_extra=openapi_body("ConsentV1"),
     description="Records the consent, queues its registration with Kela (durable consents naming Kela) "
     "and its FHIR Consent (consents covering health data), and releases deliveries held for it. "
     "Send an `Idempotency-Key` header to make retries safe.",
@@ -82,7 +61,7 @@ async def record_consent(
     principal: CanWrite,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
 ) -> JSONResponse:
-    consent = await parse(request, state, ConsentIn)
+    consent = await parse(request, ConsentIn, limit=state.settings.max_body_bytes)
     _check_unit(state, consent.recorded_by.unit, "recorded_by.unit")
     now = state.now()
     fingerprint = state.fingerprints.of(consent.model_dump(mode="json"))
@@ -151,10 +130,10 @@ async def get_consent(consent_id: str, state: State, principal: CanRead) -> dict
 @router.post(
     "/search",
     summary="List a client's consents (the hetu travels in the body, not the URL)",
-    openapi_extra=_body("ClientQuery"),
+    openapi_extra=openapi_body("ClientQuery"),
 )
 async def search_consents(request: Request, state: State, principal: CanRead) -> dict[str, Any]:
-    query = await parse(request, state, ClientQuery)
+    query = await parse(request, ClientQuery, limit=state.settings.max_body_bytes)
     async with reading(state.engine) as conn:
         items = await service.find_by_client(conn, client=service.client_key(state.fingerprints, query.hetu))
     log.info("personal data read", consents=len(items), client=principal.name)
@@ -164,12 +143,12 @@ async def search_consents(request: Request, state: State, principal: CanRead) ->
 @router.post(
     "/{consent_id}/revoke",
     summary="Revoke a consent",
-    openapi_extra=_body("RevokeIn"),
+    openapi_extra=openapi_body("RevokeIn"),
     description="Deliveries it authorised that have not gone out are cancelled with a visible reason; "
     "where it was registered (Kela, the patient register) the revocation is delivered too.",
 )
 async def revoke_consent(consent_id: str, request: Request, state: State, principal: CanWrite) -> dict[str, Any]:
-    body = await parse(request, state, RevokeIn)
+    body = await parse(request, RevokeIn, limit=state.settings.max_body_bytes)
     _check_unit(state, body.revoked_by.unit, "revoked_by.unit")
     async with state.engine.begin() as conn:
         row = await service.revoke(

@@ -63,7 +63,7 @@ def facts_of(row: Any) -> ConsentFacts:
         form_reference=row.form_reference,
         unit=row.recorded_by["unit"],
         worker_id=row.recorded_by["worker_id"],
-        given_at=row.created_at.isoformat(),
+        given_at=row.given_at.isoformat(),
     )
 
 
@@ -97,6 +97,7 @@ async def record(
             valid_until=facts.valid_until,
             status="active",
             recorded_by={"unit": facts.unit, "worker_id": facts.worker_id},
+            given_at=datetime.fromisoformat(facts.given_at),
             source=source,
             idempotency_key=idempotency_key,
             fingerprint=fingerprint,
@@ -337,6 +338,7 @@ def describe(row: Any, related: list[Any]) -> dict[str, Any]:
         "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None,
         "revocation_reason": row.revocation_reason,
         "recorded_by": row.recorded_by,
+        "given_at": row.given_at.isoformat(),
         "source": row.source,
         "created_at": row.created_at.isoformat(),
         "deliveries": [

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.consents.service import refusal_for_delivery
 from gateway.errors import DeliveryError, TransientDeliveryError
-from gateway.logs import get_logger
+from gateway.logs import failure, get_logger
 from gateway.mappings import MappingSet
 from gateway.metrics import Metrics
 from gateway.outbox.adapter import Adapter, DeliveryResult, DeliveryWork
@@ -123,8 +123,8 @@ class Worker:
             if free > 0:
                 try:
                     claimed = await self.claim(backend, free)
-                except Exception:
-                    log.exception("claim failed", backend=backend)
+                except Exception as exc:
+                    log.error("claim failed", backend=backend, **failure(exc))
                     await _sleep_or_stop(stop, self.settings.poll_seconds * 4)
                     continue
                 for item in claimed:
@@ -153,16 +153,16 @@ class Worker:
                         query("renew_leases", self._dialect),
                         {"owner": self.worker_id, "lease_until": self._lease_until(), "ids": ids},
                     )
-            except Exception:
-                log.exception("lease renewal failed")
+            except Exception as exc:
+                log.error("lease renewal failed", **failure(exc))
 
     async def _housekeeping(self, stop: asyncio.Event) -> None:
         while not await _sleep_or_stop(stop, 60):
             try:
                 await self.purge_payloads()
                 await self.release_awaiting_adapter()
-            except Exception:
-                log.exception("housekeeping failed")
+            except Exception as exc:
+                log.error("housekeeping failed", **failure(exc))
 
     # -- the steps -----------------------------------------------------------------------------
 
@@ -236,7 +236,7 @@ class Worker:
         except DeliveryError as error:
             await self._failed(backend, work, error, started, time.perf_counter() - t0)
         except Exception as exc:  # an adapter bug must not lose the delivery: retry, then hold
-            log.exception("adapter raised an unexpected error", backend=backend, delivery=work.delivery_id)
+            log.error("adapter raised an unexpected error", backend=backend, delivery=work.delivery_id, **failure(exc))
             unexpected = TransientDeliveryError(f"unexpected {type(exc).__name__} in the {backend} adapter")
             await self._failed(backend, work, unexpected, started, time.perf_counter() - t0)
         else:

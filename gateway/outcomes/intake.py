@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from fastapi import Request
 from pydantic import ValidationError
 
 from adapters.kela.phone_service import TOPICS
@@ -29,41 +27,6 @@ RESULT_TAGS = frozenset(
         "third_sector_referral",
     }
 )
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refused with 413 as soon as it is known to exceed ``limit`` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _too_large(limit: int) -> Problem:
-    return Problem(
-        413, "body-too-large", "Body too large", f"The body exceeds the limit of {limit} bytes.", max_bytes=limit
-    )
-
-
-def parse_json(raw: bytes) -> Any:
-    try:
-        return json.loads(raw)
-    except UnicodeDecodeError:
-        raise Problem(400, "malformed-json", "Malformed JSON", "The body is not UTF-8.") from None
-    except json.JSONDecodeError as exc:
-        raise Problem(
-            400,
-            "malformed-json",
-            "Malformed JSON",
-            f"The body is not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.",
-        ) from None
 
 
 def booking_problems(outcome: OutcomeV1) -> list[dict[str, str]]:

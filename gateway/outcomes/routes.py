@@ -9,10 +9,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
+from gateway.bodies import openapi_body, parse_json, read_body
 from gateway.contract.outcome_v1 import OutcomeV1
 from gateway.logs import get_logger
 from gateway.outcomes import service
-from gateway.outcomes.intake import parse_json, read_body, validate_outcome
+from gateway.outcomes.intake import validate_outcome
 from gateway.problems import Problem
 from gateway.routing import plan_outcome
 from gateway.security.deps import require
@@ -26,13 +27,6 @@ log = get_logger("gateway.outcomes")
 CanWrite = Annotated[Principal, Depends(require("outcomes:write"))]
 CanRead = Annotated[Principal, Depends(require("outcomes:read"))]
 
-_OUTCOME_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OutcomeV1"}}},
-    }
-}
-
 
 @router.post(
     "",
@@ -41,7 +35,7 @@ _OUTCOME_BODY = {
     description="Validates the outcome, plans it by the register rules and stores it with its deliveries "
     "in one transaction. Idempotent on (source.system, source.outcome_id, source.revision): the same body "
     "again returns the first answer; a different body answers 409. `dry_run=true` returns the plan only.",
-    openapi_extra=_OUTCOME_BODY,
+    openapi_extra=openapi_body("OutcomeV1"),
     responses={
         200: {"description": "Dry run: the plan, nothing stored"},
         409: {"description": "Conflict"},

@@ -184,6 +184,7 @@ consents = Table(
     Column("revoked_at", UtcDateTime, nullable=True),
     Column("revocation_reason", Text, nullable=True),
     Column("recorded_by", JsonType, nullable=False),
+    Column("given_at", UtcDateTime, nullable=False),
     Column("source", String(128), nullable=False),
     Column("idempotency_key", String(160), nullable=True, unique=True),
     Column("fingerprint", String(64), nullable=True),

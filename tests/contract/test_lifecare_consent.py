@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import date
 from types import SimpleNamespace
@@ -12,8 +11,6 @@ import httpx
 import pytest
 
 from adapters.lifecare.adapter import LifecareAdapter
-from adapters.lifecare.settings import LifecareSettings
-from adapters.lifecare.simulator import create_simulator
 from gateway.consents.plan import ConsentFacts, consent_actions, facts_from_outcome
 from gateway.consents.service import _revocation
 from gateway.contract.outcome_v1 import OutcomeV1
@@ -22,30 +19,10 @@ from gateway.mappings import MappingSet
 from gateway.outbox.adapter import DeliveryResult, DeliveryWork
 from gateway.plan import Action
 from tests.support.harness import example
-from tests.support.servers import ThreadedServer
 
 DELIVERY = "2a6f0c3e-5555-4666-8777-888899990000"
 REVOCATION = "2a6f0c3e-5555-4666-8777-888899990001"
 CONSENT_ID = "0b7e4c11-0000-4000-8000-0000000000c2"
-
-
-@pytest.fixture
-def server() -> Iterator[ThreadedServer]:
-    with ThreadedServer(create_simulator()) as running:
-        yield running
-
-
-@pytest.fixture
-async def sim(server: ThreadedServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.url) as client:
-        yield client
-
-
-@pytest.fixture
-async def adapter(server: ThreadedServer) -> AsyncIterator[LifecareAdapter]:
-    adapter = LifecareAdapter(LifecareSettings(timeout_seconds=1, connect_timeout_seconds=1), base_url=server.url)
-    yield adapter
-    await adapter.aclose()
 
 
 def health_consent() -> ConsentFacts:
@@ -86,75 +63,75 @@ def revocation_work(first: DeliveryWork, result: DeliveryResult, consent: Consen
     )
 
 
-async def counts(sim: httpx.AsyncClient) -> dict[str, int]:
-    found: dict[str, int] = (await sim.get("/_sim/counts")).json()
+async def counts(lifecare_sim: httpx.AsyncClient) -> dict[str, int]:
+    found: dict[str, int] = (await lifecare_sim.get("/_sim/counts")).json()
     return found
 
 
-async def stored(sim: httpx.AsyncClient, reference: str) -> dict[str, Any]:
-    found: dict[str, Any] = (await sim.get(f"/{reference}")).json()
+async def stored(lifecare_sim: httpx.AsyncClient, reference: str) -> dict[str, Any]:
+    found: dict[str, Any] = (await lifecare_sim.get(f"/{reference}")).json()
     return found
 
 
 async def test_a_consent_delivery_creates_patient_consent_and_provenance(
-    adapter: LifecareAdapter, sim: httpx.AsyncClient, mappings: MappingSet
+    lifecare_adapter: LifecareAdapter, lifecare_sim: httpx.AsyncClient, mappings: MappingSet
 ) -> None:
-    result = await adapter.deliver(work(health_consent()), mappings)
+    result = await lifecare_adapter.deliver(work(health_consent()), mappings)
     assert set(result.references["resources"]) == {"Patient", "Consent", "Provenance"}
-    assert {k: v for k, v in (await counts(sim)).items() if v} == {"Patient": 1, "Consent": 1, "Provenance": 1}
+    assert {k: v for k, v in (await counts(lifecare_sim)).items() if v} == {"Patient": 1, "Consent": 1, "Provenance": 1}
 
 
 async def test_the_stored_consent_refers_to_the_stored_patient(
-    adapter: LifecareAdapter, sim: httpx.AsyncClient, mappings: MappingSet
+    lifecare_adapter: LifecareAdapter, lifecare_sim: httpx.AsyncClient, mappings: MappingSet
 ) -> None:
-    refs = (await adapter.deliver(work(health_consent()), mappings)).references["resources"]
-    assert (await stored(sim, refs["Consent"]))["patient"] == {"reference": refs["Patient"]}
+    refs = (await lifecare_adapter.deliver(work(health_consent()), mappings)).references["resources"]
+    assert (await stored(lifecare_sim, refs["Consent"]))["patient"] == {"reference": refs["Patient"]}
 
 
 async def test_a_resend_creates_nothing_new(
-    adapter: LifecareAdapter, sim: httpx.AsyncClient, mappings: MappingSet
+    lifecare_adapter: LifecareAdapter, lifecare_sim: httpx.AsyncClient, mappings: MappingSet
 ) -> None:
-    first = await adapter.deliver(work(health_consent()), mappings)
-    again = await adapter.deliver(work(health_consent()), mappings)
+    first = await lifecare_adapter.deliver(work(health_consent()), mappings)
+    again = await lifecare_adapter.deliver(work(health_consent()), mappings)
     assert first.references == again.references
-    assert sum((await counts(sim)).values()) == 3
+    assert sum((await counts(lifecare_sim)).values()) == 3
 
 
 async def test_a_revocation_makes_the_one_stored_consent_inactive(
-    adapter: LifecareAdapter, sim: httpx.AsyncClient, mappings: MappingSet
+    lifecare_adapter: LifecareAdapter, lifecare_sim: httpx.AsyncClient, mappings: MappingSet
 ) -> None:
     consent = health_consent()
     first = work(consent)
-    result = await adapter.deliver(first, mappings)
-    await adapter.deliver(revocation_work(first, result, consent), mappings)
-    stored_consent = await stored(sim, result.references["resources"]["Consent"])
+    result = await lifecare_adapter.deliver(first, mappings)
+    await lifecare_adapter.deliver(revocation_work(first, result, consent), mappings)
+    stored_consent = await stored(lifecare_sim, result.references["resources"]["Consent"])
     assert (stored_consent["status"], stored_consent["meta"]["versionId"]) == ("inactive", "2")
-    assert (await counts(sim))["Consent"] == 1
+    assert (await counts(lifecare_sim))["Consent"] == 1
 
 
 async def test_a_revocation_answers_with_the_references_of_the_first_version(
-    adapter: LifecareAdapter, mappings: MappingSet
+    lifecare_adapter: LifecareAdapter, mappings: MappingSet
 ) -> None:
     consent = health_consent()
     first = work(consent)
-    result = await adapter.deliver(first, mappings)
-    revoked = await adapter.deliver(revocation_work(first, result, consent), mappings)
+    result = await lifecare_adapter.deliver(first, mappings)
+    revoked = await lifecare_adapter.deliver(revocation_work(first, result, consent), mappings)
     assert revoked.references == result.references
 
 
 async def test_a_revocation_leaves_the_stored_patient_as_it_was(
-    adapter: LifecareAdapter, sim: httpx.AsyncClient, mappings: MappingSet
+    lifecare_adapter: LifecareAdapter, lifecare_sim: httpx.AsyncClient, mappings: MappingSet
 ) -> None:
     consent = health_consent()
     first = work(consent)
-    result = await adapter.deliver(first, mappings)
-    await adapter.deliver(revocation_work(first, result, consent), mappings)
-    assert (await stored(sim, result.references["resources"]["Patient"]))["meta"]["versionId"] == "1"
+    result = await lifecare_adapter.deliver(first, mappings)
+    await lifecare_adapter.deliver(revocation_work(first, result, consent), mappings)
+    assert (await stored(lifecare_sim, result.references["resources"]["Patient"]))["meta"]["versionId"] == "1"
 
 
 async def test_a_kind_the_adapter_does_not_know_is_a_render_error(
-    adapter: LifecareAdapter, sim: httpx.AsyncClient, mappings: MappingSet
+    lifecare_adapter: LifecareAdapter, lifecare_sim: httpx.AsyncClient, mappings: MappingSet
 ) -> None:
     with pytest.raises(RenderError, match="cannot deliver"):
-        await adapter.deliver(replace(work(health_consent()), kind="kela_consent"), mappings)
-    assert sum((await counts(sim)).values()) == 0
+        await lifecare_adapter.deliver(replace(work(health_consent()), kind="kela_consent"), mappings)
+    assert sum((await counts(lifecare_sim)).values()) == 0

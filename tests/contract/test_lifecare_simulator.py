@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -11,7 +10,6 @@ import pytest
 from adapters.lifecare.adapter import LifecareAdapter
 from adapters.lifecare.client import FhirClient
 from adapters.lifecare.settings import LifecareSettings
-from adapters.lifecare.simulator import create_simulator
 from gateway.contract.outcome_v1 import OutcomeV1
 from gateway.errors import BackendRejected, BackendTimeout, BackendUnavailable
 from gateway.mappings import MappingSet
@@ -23,25 +21,6 @@ from tests.support.servers import ThreadedServer
 DELIVERY = "8c1e7d2a-1111-4222-8333-444455556666"
 
 
-@pytest.fixture
-def server() -> Iterator[ThreadedServer]:
-    with ThreadedServer(create_simulator()) as running:
-        yield running
-
-
-@pytest.fixture
-async def sim(server: ThreadedServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.url) as client:
-        yield client
-
-
-@pytest.fixture
-async def adapter(server: ThreadedServer) -> AsyncIterator[LifecareAdapter]:
-    adapter = LifecareAdapter(LifecareSettings(timeout_seconds=1, connect_timeout_seconds=1), base_url=server.url)
-    yield adapter
-    await adapter.aclose()
-
-
 def work(name: str, mappings: MappingSet, delivery: str = DELIVERY) -> DeliveryWork:
     action = next(
         a for a in plan_outcome(OutcomeV1.model_validate(example(name)), mappings).actions if a.backend == "lifecare"
@@ -49,65 +28,65 @@ def work(name: str, mappings: MappingSet, delivery: str = DELIVERY) -> DeliveryW
     return DeliveryWork(delivery, "outcome-1", action.key, action.kind, action.payload, attempt=1)
 
 
-async def counts(sim: httpx.AsyncClient) -> dict[str, int]:
-    found: dict[str, int] = (await sim.get("/_sim/counts")).json()
+async def counts(lifecare_sim: httpx.AsyncClient) -> dict[str, int]:
+    found: dict[str, int] = (await lifecare_sim.get("/_sim/counts")).json()
     return found
 
 
 async def test_a_delivery_creates_the_resources(
-    adapter: LifecareAdapter, sim: httpx.AsyncClient, mappings: MappingSet
+    lifecare_adapter: LifecareAdapter, lifecare_sim: httpx.AsyncClient, mappings: MappingSet
 ) -> None:
-    result = await adapter.deliver(work("05", mappings), mappings)
+    result = await lifecare_adapter.deliver(work("05", mappings), mappings)
     assert set(result.references["resources"]) == {"Patient", "Encounter", "ServiceRequest/0", "Task/0", "Provenance"}
-    assert (await counts(sim))["Task"] == 1
+    assert (await counts(lifecare_sim))["Task"] == 1
 
 
 async def test_a_resend_creates_nothing_new(
-    adapter: LifecareAdapter, sim: httpx.AsyncClient, mappings: MappingSet
+    lifecare_adapter: LifecareAdapter, lifecare_sim: httpx.AsyncClient, mappings: MappingSet
 ) -> None:
-    first = await adapter.deliver(work("05", mappings), mappings)
-    again = await adapter.deliver(work("05", mappings), mappings)
+    first = await lifecare_adapter.deliver(work("05", mappings), mappings)
+    again = await lifecare_adapter.deliver(work("05", mappings), mappings)
     assert first.references == again.references
-    assert sum((await counts(sim)).values()) == 5
+    assert sum((await counts(lifecare_sim)).values()) == 5
 
 
 async def test_a_second_outcome_for_the_same_client_reuses_the_patient(
-    adapter: LifecareAdapter, sim: httpx.AsyncClient, mappings: MappingSet
+    lifecare_adapter: LifecareAdapter, lifecare_sim: httpx.AsyncClient, mappings: MappingSet
 ) -> None:
-    first = await adapter.deliver(work("05", mappings), mappings)
-    second = await adapter.deliver(work("05", mappings, delivery="another-delivery"), mappings)
+    first = await lifecare_adapter.deliver(work("05", mappings), mappings)
+    second = await lifecare_adapter.deliver(work("05", mappings, delivery="another-delivery"), mappings)
     assert first.references["resources"]["Patient"] == second.references["resources"]["Patient"]
-    assert (await counts(sim))["Encounter"] == 2
+    assert (await counts(lifecare_sim))["Encounter"] == 2
 
 
 async def test_references_inside_the_transaction_are_resolved(
-    adapter: LifecareAdapter, sim: httpx.AsyncClient, mappings: MappingSet
+    lifecare_adapter: LifecareAdapter, lifecare_sim: httpx.AsyncClient, mappings: MappingSet
 ) -> None:
-    refs = (await adapter.deliver(work("05", mappings), mappings)).references["resources"]
-    task = (await sim.get(f"/{refs['Task/0']}")).json()
+    refs = (await lifecare_adapter.deliver(work("05", mappings), mappings)).references["resources"]
+    task = (await lifecare_sim.get(f"/{refs['Task/0']}")).json()
     assert task["for"]["reference"] == refs["Patient"] and task["focus"]["reference"] == refs["ServiceRequest/0"]
 
 
 async def test_search_by_hetu_finds_the_patient_without_the_hetu_in_the_url(
-    server: ThreadedServer, adapter: LifecareAdapter, mappings: MappingSet
+    lifecare_server: ThreadedServer, lifecare_adapter: LifecareAdapter, mappings: MappingSet
 ) -> None:
-    await adapter.deliver(work("05", mappings), mappings)
-    client = FhirClient(LifecareSettings(), server.url)
+    await lifecare_adapter.deliver(work("05", mappings), mappings)
+    client = FhirClient(LifecareSettings(), lifecare_server.url)
     found = await client.search("Patient", {"identifier": "urn:oid:1.2.246.21|300962-901N"})
     await client.aclose()
     assert found["total"] == 1
 
 
 async def test_search_by_subject_finds_the_encounter(
-    adapter: LifecareAdapter, sim: httpx.AsyncClient, mappings: MappingSet
+    lifecare_adapter: LifecareAdapter, lifecare_sim: httpx.AsyncClient, mappings: MappingSet
 ) -> None:
-    refs = (await adapter.deliver(work("05", mappings), mappings)).references["resources"]
-    found = (await sim.get("/Encounter", params={"subject": refs["Patient"]})).json()
+    refs = (await lifecare_adapter.deliver(work("05", mappings), mappings)).references["resources"]
+    found = (await lifecare_sim.get("/Encounter", params={"subject": refs["Patient"]})).json()
     assert [e["resource"]["id"] for e in found["entry"]] == [refs["Encounter"].split("/")[1]]
 
 
-async def test_an_invalid_resource_is_refused_with_an_operation_outcome(sim: httpx.AsyncClient) -> None:
-    response = await sim.post(
+async def test_an_invalid_resource_is_refused_with_an_operation_outcome(lifecare_sim: httpx.AsyncClient) -> None:
+    response = await lifecare_sim.post(
         "/Encounter",
         json={"resourceType": "Encounter", "status": "not-a-status"},
         headers={"Content-Type": "application/fhir+json"},
@@ -121,7 +100,7 @@ def transaction(entries: list[dict[str, Any]]) -> dict[str, Any]:
     return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
 
 
-async def test_a_dangling_urn_reference_fails_the_whole_transaction(sim: httpx.AsyncClient) -> None:
+async def test_a_dangling_urn_reference_fails_the_whole_transaction(lifecare_sim: httpx.AsyncClient) -> None:
     bundle = transaction(
         [
             {
@@ -144,13 +123,13 @@ async def test_a_dangling_urn_reference_fails_the_whole_transaction(sim: httpx.A
             },
         ]
     )
-    response = await sim.post("/", json=bundle, headers={"Content-Type": "application/fhir+json"})
+    response = await lifecare_sim.post("/", json=bundle, headers={"Content-Type": "application/fhir+json"})
     assert response.status_code == 400 and "not in this transaction" in response.json()["issue"][0]["diagnostics"]
-    assert sum((await counts(sim)).values()) == 0
+    assert sum((await counts(lifecare_sim)).values()) == 0
 
 
-async def test_a_literal_reference_to_nothing_is_refused(sim: httpx.AsyncClient) -> None:
-    response = await sim.post(
+async def test_a_literal_reference_to_nothing_is_refused(lifecare_sim: httpx.AsyncClient) -> None:
+    response = await lifecare_sim.post(
         "/Encounter",
         headers={"Content-Type": "application/fhir+json"},
         json={
@@ -163,60 +142,62 @@ async def test_a_literal_reference_to_nothing_is_refused(sim: httpx.AsyncClient)
     assert response.status_code == 400 and "does not resolve" in response.json()["issue"][0]["diagnostics"]
 
 
-async def test_unknown_search_parameters_are_refused(sim: httpx.AsyncClient) -> None:
-    response = await sim.get("/Patient", params={"name": "x"})
+async def test_unknown_search_parameters_are_refused(lifecare_sim: httpx.AsyncClient) -> None:
+    response = await lifecare_sim.get("/Patient", params={"name": "x"})
     assert response.status_code == 400 and response.json()["resourceType"] == "OperationOutcome"
 
 
-async def test_an_unsupported_resource_type_is_not_found(sim: httpx.AsyncClient) -> None:
-    assert (await sim.get("/Observation/1")).status_code == 404
+async def test_an_unsupported_resource_type_is_not_found(lifecare_sim: httpx.AsyncClient) -> None:
+    assert (await lifecare_sim.get("/Observation/1")).status_code == 404
 
 
-async def test_a_body_that_is_not_fhir_json_is_unsupported_media(sim: httpx.AsyncClient) -> None:
-    response = await sim.post("/Patient", content=b"<Patient/>", headers={"Content-Type": "application/xml"})
+async def test_a_body_that_is_not_fhir_json_is_unsupported_media(lifecare_sim: httpx.AsyncClient) -> None:
+    response = await lifecare_sim.post("/Patient", content=b"<Patient/>", headers={"Content-Type": "application/xml"})
     assert response.status_code == 415
 
 
-async def test_the_capability_statement_declares_fhir_4_0_1(sim: httpx.AsyncClient) -> None:
-    assert (await sim.get("/metadata")).json()["fhirVersion"] == "4.0.1"
+async def test_the_capability_statement_declares_fhir_4_0_1(lifecare_sim: httpx.AsyncClient) -> None:
+    assert (await lifecare_sim.get("/metadata")).json()["fhirVersion"] == "4.0.1"
 
 
 async def test_an_injected_503_with_retry_after_is_transient(
-    adapter: LifecareAdapter, sim: httpx.AsyncClient, mappings: MappingSet
+    lifecare_adapter: LifecareAdapter, lifecare_sim: httpx.AsyncClient, mappings: MappingSet
 ) -> None:
-    await sim.post("/_sim/faults", json={"status": 503, "retry_after": 7, "times": 1})
+    await lifecare_sim.post("/_sim/faults", json={"status": 503, "retry_after": 7, "times": 1})
     with pytest.raises(BackendUnavailable) as caught:
-        await adapter.deliver(work("05", mappings), mappings)
+        await lifecare_adapter.deliver(work("05", mappings), mappings)
     assert caught.value.retry_after == 7
-    assert (await adapter.deliver(work("05", mappings), mappings)).references
+    assert (await lifecare_adapter.deliver(work("05", mappings), mappings)).references
 
 
 async def test_a_slow_answer_is_a_timeout(
-    adapter: LifecareAdapter, sim: httpx.AsyncClient, mappings: MappingSet
+    lifecare_adapter: LifecareAdapter, lifecare_sim: httpx.AsyncClient, mappings: MappingSet
 ) -> None:
-    await sim.post("/_sim/faults", json={"latency": 2.5, "times": 1})
+    await lifecare_sim.post("/_sim/faults", json={"latency": 2.5, "times": 1})
     with pytest.raises(BackendTimeout):
-        await adapter.deliver(work("05", mappings), mappings)
+        await lifecare_adapter.deliver(work("05", mappings), mappings)
 
 
 async def test_a_dropped_connection_is_a_timeout(
-    adapter: LifecareAdapter, sim: httpx.AsyncClient, mappings: MappingSet
+    lifecare_adapter: LifecareAdapter, lifecare_sim: httpx.AsyncClient, mappings: MappingSet
 ) -> None:
-    await sim.post("/_sim/faults", json={"drop": "after", "times": 1})
+    await lifecare_sim.post("/_sim/faults", json={"drop": "after", "times": 1})
     with pytest.raises(BackendTimeout):
-        await adapter.deliver(work("05", mappings), mappings)
-    assert (await counts(sim))["Encounter"] == 1  # it was stored; only the answer was lost
+        await lifecare_adapter.deliver(work("05", mappings), mappings)
+    assert (await counts(lifecare_sim))["Encounter"] == 1  # it was stored; only the answer was lost
 
 
-async def test_a_rejection_is_permanent(adapter: LifecareAdapter, sim: httpx.AsyncClient, mappings: MappingSet) -> None:
-    await sim.post("/_sim/faults", json={"status": 422, "message": "business rule violated", "times": 1})
+async def test_a_rejection_is_permanent(
+    lifecare_adapter: LifecareAdapter, lifecare_sim: httpx.AsyncClient, mappings: MappingSet
+) -> None:
+    await lifecare_sim.post("/_sim/faults", json={"status": 422, "message": "business rule violated", "times": 1})
     with pytest.raises(BackendRejected, match="business rule violated"):
-        await adapter.deliver(work("05", mappings), mappings)
+        await lifecare_adapter.deliver(work("05", mappings), mappings)
 
 
-async def test_fault_rules_match_by_method_and_path(sim: httpx.AsyncClient) -> None:
-    await sim.post("/_sim/faults", json={"method": "GET", "path": "^/metadata$", "status": 500})
-    assert (await sim.get("/metadata")).status_code == 500
-    assert (await sim.get("/Patient")).status_code == 200
-    log = (await sim.get("/_sim/requests")).json()["requests"]
+async def test_fault_rules_match_by_method_and_path(lifecare_sim: httpx.AsyncClient) -> None:
+    await lifecare_sim.post("/_sim/faults", json={"method": "GET", "path": "^/metadata$", "status": 500})
+    assert (await lifecare_sim.get("/metadata")).status_code == 500
+    assert (await lifecare_sim.get("/Patient")).status_code == 200
+    log = (await lifecare_sim.get("/_sim/requests")).json()["requests"]
     assert [entry["status"] for entry in log] == [500, 200]

@@ -45,3 +45,14 @@ def test_every_named_query_compiles_for_both_dialects(dialect: str) -> None:
     for name in names():
         sql = str(query(name, dialect))
         assert ("SKIP LOCKED" in sql) == (dialect == "postgresql" and name == "claim_due")
+
+
+def test_a_logged_failure_names_its_type_and_place_but_never_its_message() -> None:
+    from gateway.logs import failure
+
+    try:
+        raise ValueError("INSERT failed for Aino Helena Testinen")
+    except ValueError as exc:
+        logged = failure(exc)
+    assert logged["error_type"] == "ValueError" and "test_plumbing.py" in logged["at"][-1]
+    assert "Aino" not in str(logged)

@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("revoked_at", STAMP, nullable=True),
         sa.Column("revocation_reason", sa.Text(), nullable=True),
         sa.Column("recorded_by", JSON, nullable=False),
+        sa.Column("given_at", STAMP, nullable=False),
         sa.Column("source", sa.String(length=128), nullable=False),
         sa.Column("idempotency_key", sa.String(length=160), nullable=True),
         sa.Column("fingerprint", sa.String(length=64), nullable=True),
