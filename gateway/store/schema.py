@@ -51,7 +51,8 @@ outcomes = Table(
     Column("mapping_version", String(64), nullable=False),
     Column("plan", JsonType, nullable=False),
     Column("response", JsonType, nullable=False),
-    Column("supersedes", String(36), ForeignKey("outcomes.id"), nullable=True),
+    # Unique: the revisions of one source outcome form one chain, never a fork.
+    Column("supersedes", String(36), ForeignKey("outcomes.id"), nullable=True, unique=True),
     UniqueConstraint("source_system", "source_outcome_id", "revision"),
 )
 
@@ -82,6 +83,8 @@ deliveries = Table(
     Column("next_attempt_at", UtcDateTime, nullable=False),
     Column("lease_owner", String(64), nullable=True),
     Column("lease_expires_at", UtcDateTime, nullable=True),
+    # When the attempt in flight was claimed (its real start, should its worker die).
+    Column("claimed_at", UtcDateTime, nullable=True),
     Column("last_error", Text, nullable=True),
     Column("backend_refs", JsonType, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
