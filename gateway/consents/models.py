@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.contract.fields import Code, HetuStr, Name, Text
 from gateway.contract.vocabulary import ConsentForm, ConsentParty, DataCategory
@@ -46,14 +45,8 @@ class ConsentIn(_Model):
         default=None, description="Reference to the signed Y100 form; required for signed_y100."
     )
     recorded_by: RecordedBy
-
-    @model_validator(mode="after")
-    def _coherent(self) -> ConsentIn:
-        if self.form == ConsentForm.SIGNED_Y100 and not self.form_reference:
-            raise PydanticCustomError("form_reference_missing", "a signed Y100 consent needs form_reference")
-        if self.valid_from and self.valid_until and self.valid_until < self.valid_from:
-            raise PydanticCustomError("valid_until_before_from", "valid_until is before valid_from")
-        return self
+    # Whether the consent can be recorded at all (who consented, the signed form, its dates) is
+    # checked by ``gateway.consents.rules.consent_problems``, the same check an outcome's consents get.
 
 
 class RevokeIn(_Model):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from gateway.consents.rules import consent_problems
 from gateway.contract.outcome_v1 import ConsentGiven, OutcomeV1
 from gateway.plan import Action
 
@@ -112,3 +113,27 @@ def facts_from_outcome(outcome: OutcomeV1, consent: ConsentGiven, day: date) -> 
         worker_id=outcome.guidance.worker.id,
         given_at=outcome.guidance.ended_at.isoformat(),
     )
+
+
+def outcome_consent_problems(outcome: OutcomeV1, day: date) -> list[dict[str, str]]:
+    """The consents an outcome carries, checked as the consent API checks them (fields named in the outcome).
+
+    The consenter is the client, or the client's guardian when ``given_by_guardian``; either way the
+    consent is the client's and is found by the client's hetu.
+    """
+    fields = {"consenter": "client.hetu", "guardian": "client.guardian.hetu"}
+    errors: list[dict[str, str]] = []
+    guardian = outcome.client.guardian
+    for i, given in enumerate(outcome.consents):
+        for problem in consent_problems(
+            form=given.form.value,
+            form_reference=given.form_reference,
+            consenter_hetu=outcome.client.hetu,
+            given_by_guardian=given.given_by_guardian,
+            guardian_hetu=guardian.hetu if guardian else None,
+            valid_from=day,
+            valid_until=given.valid_until,
+        ):
+            field = fields.get(problem.part, f"consents[{i}].{problem.part}")
+            errors.append({"field": field, "code": problem.code, "message": f"consents[{i}]: {problem.message}"})
+    return errors

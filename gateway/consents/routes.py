@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
@@ -14,6 +15,7 @@ from gateway.bodies import openapi_body, parse
 from gateway.consents import service
 from gateway.consents.models import ClientQuery, ConsentIn, RevokeIn
 from gateway.consents.plan import ConsentFacts
+from gateway.consents.rules import consent_problems
 from gateway.logs import get_logger
 from gateway.problems import Problem
 from gateway.security.deps import require
@@ -29,21 +31,49 @@ CanWrite = Annotated[Principal, Depends(require("consents:write"))]
 CanRead = Annotated[Principal, Depends(require("consents:read"))]
 
 
-def _check_unit(state: GatewayState, unit: str, field: str) -> None:
+def _unit_problems(state: GatewayState, unit: str, field: str) -> list[dict[str, str]]:
     mappings = state.mappings.current()
-    if unit not in mappings.units:
-        raise Problem(
-            422,
-            "invalid-request",
-            "The request is not valid",
-            errors=[
-                {
-                    "field": field,
-                    "code": "unknown_code",
-                    "message": f"unknown guidance unit code {unit!r} in mapping set {mappings.version}",
-                }
-            ],
+    if unit in mappings.units:
+        return []
+    return [
+        {
+            "field": field,
+            "code": "unknown_code",
+            "message": f"unknown guidance unit code {unit!r} in mapping set {mappings.version}",
+        }
+    ]
+
+
+def _check_unit(state: GatewayState, unit: str, field: str) -> None:
+    _reject(_unit_problems(state, unit, field))
+
+
+def _reject(errors: list[dict[str, str]]) -> None:
+    if errors:
+        raise Problem(422, "invalid-request", "The request is not valid", errors=errors)
+
+
+CONSENT_API_FIELDS = {
+    "consenter": "consenter.hetu",
+    "guardian": "guardian.hetu",
+    "form_reference": "form_reference",
+    "valid_until": "valid_until",
+}
+
+
+def _consent_problems(consent: ConsentIn, valid_from: date) -> list[dict[str, str]]:
+    return [
+        {"field": CONSENT_API_FIELDS[p.part], "code": p.code, "message": p.message}
+        for p in consent_problems(
+            form=consent.form.value,
+            form_reference=consent.form_reference,
+            consenter_hetu=consent.consenter.hetu,
+            given_by_guardian=consent.guardian is not None,
+            guardian_hetu=consent.guardian.hetu if consent.guardian else None,
+            valid_from=valid_from,
+            valid_until=consent.valid_until,
         )
+    ]
 
 
 @router.post(
@@ -62,8 +92,9 @@ async def record_consent(
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
 ) -> JSONResponse:
     consent = await parse(request, ConsentIn, limit=state.settings.max_body_bytes)
-    _check_unit(state, consent.recorded_by.unit, "recorded_by.unit")
     now = state.now()
+    valid_from = consent.valid_from or service.today(now)
+    _reject(_unit_problems(state, consent.recorded_by.unit, "recorded_by.unit") + _consent_problems(consent, valid_from))
     fingerprint = state.fingerprints.of(consent.model_dump(mode="json"))
     key = idempotency.scoped_key(principal.name, idempotency_key)
     if key is not None:
@@ -76,7 +107,7 @@ async def record_consent(
         parties=tuple(p.value for p in consent.parties),
         purpose=consent.purpose,
         categories=tuple(c.value for c in consent.data_categories),
-        valid_from=consent.valid_from or service.today(now),
+        valid_from=valid_from,
         valid_until=consent.valid_until,
         form=consent.form.value,
         form_reference=consent.form_reference,

@@ -15,6 +15,7 @@ from gateway.outbox.corrections import NEVER_DELIVERED, Previous, Step
 from gateway.store.schema import attempts, deliveries, outcomes
 
 STATUSES = ("pending", "in_flight", "delivered", "held", "failed", "cancelled", "awaiting_adapter", "held_for_consent")
+MAX_REVISION_CHAIN = 1000
 OPEN_STATUSES = ("pending", "in_flight", "awaiting_adapter", "held_for_consent")
 
 
@@ -195,20 +196,38 @@ async def deliveries_of(conn: AsyncConnection, outcome_ids: list[str]) -> dict[s
             select(attempts).where(attempts.c.delivery_id.in_(list(history))).order_by(attempts.c.id)
         ):
             history[a.delivery_id].append(describe_attempt(a))
+    effective = await _effective_statuses(conn, list(rows))
     grouped: dict[str, list[dict[str, Any]]] = {oid: [] for oid in outcome_ids}
     for row in rows:
-        grouped[row.outcome_id].append(describe_delivery(row, history[row.id]))
+        described = describe_delivery(row, history[row.id])
+        if row.status == "unchanged":
+            described["counts_as"] = effective[row.id]
+        grouped[row.outcome_id].append(described)
     return grouped
 
 
-def overall_state(statistics_only: bool, delivery_states: list[str]) -> str:
-    """One word for an outcome: statistics_only, delivered, delivering, waiting or needs_attention."""
-    if statistics_only:
-        return "statistics_only"
-    if any(s in ("held", "failed") for s in delivery_states):
-        return "needs_attention"
-    if all(s in ("delivered", "cancelled", "unchanged") for s in delivery_states):
-        return "delivered"
-    if any(s in ("awaiting_adapter", "held_for_consent") for s in delivery_states):
-        return "waiting"
-    return "delivering"
+async def _effective_statuses(conn: AsyncConnection, rows: list[Any]) -> dict[str, str]:
+    """Each delivery's status, an ``unchanged`` one counting as the delivery it points at (followed back)."""
+    effective = {r.id: r.status for r in rows}
+    known: dict[str, tuple[str, str | None]] = {r.id: (r.status, r.supersedes) for r in rows}
+    pointers = {r.id: r.supersedes for r in rows if r.status == "unchanged" and r.supersedes}
+    for _ in range(MAX_REVISION_CHAIN):  # a chain only points back, one link per revision
+        if not pointers:
+            break
+        missing = [target for target in pointers.values() if target not in known]
+        if missing:
+            found = await conn.execute(
+                select(deliveries.c.id, deliveries.c.status, deliveries.c.supersedes).where(
+                    deliveries.c.id.in_(missing)
+                )
+            )
+            known.update({r.id: (r.status, r.supersedes) for r in found})
+        following: dict[str, str] = {}
+        for origin, target in pointers.items():
+            status, further = known.get(target, ("unchanged", None))
+            if status == "unchanged" and further:
+                following[origin] = further
+            else:
+                effective[origin] = status
+        pointers = following
+    return effective

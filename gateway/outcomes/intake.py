@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from adapters.kela.phone_service import TOPICS
 from gateway.bookings.models import window_problems
+from gateway.consents.plan import outcome_consent_problems
 from gateway.contract.codes import unknown_codes
 from gateway.contract.outcome_v1 import OutcomeV1
 from gateway.contract.results import KelaBookingRequest
@@ -61,6 +62,7 @@ def validate_outcome(body: Any, mappings: MappingSet) -> OutcomeV1:
     )
     if outcome is not None:
         errors.extend(booking_problems(outcome))
+        errors.extend(outcome_consent_problems(outcome, contact_day(outcome)))
     if errors or outcome is None:
         raise Problem(
             422,

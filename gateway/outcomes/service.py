@@ -17,7 +17,8 @@ from gateway.consents.plan import facts_from_outcome
 from gateway.contract.outcome_v1 import OutcomeV1
 from gateway.fingerprints import Fingerprinter
 from gateway.outbox.corrections import Step, diff
-from gateway.outbox.service import deliveries_of, enqueue, latest_deliveries, overall_state
+from gateway.outbox.service import deliveries_of, enqueue, latest_deliveries
+from gateway.outcomes.states import outcome_state
 from gateway.plan import Plan
 from gateway.routing import contact_day
 from gateway.store.schema import consents, deadlines, outcomes, statistics_events
@@ -229,7 +230,7 @@ async def _describe(conn: AsyncConnection, rows: list[Any]) -> list[dict[str, An
                 "received_at": row.received_at.isoformat(),
                 "contact_date": row.contact_date.isoformat(),
                 "unit": row.unit,
-                "state": overall_state(row.statistics_only, [d["status"] for d in items]),
+                "state": outcome_state(d.get("counts_as", d["status"]) for d in items),
                 "statistics_only": row.statistics_only,
                 "supersedes": row.supersedes,
                 "plan": row.plan,

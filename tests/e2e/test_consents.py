@@ -68,8 +68,8 @@ async def test_the_same_idempotency_key_records_one_consent(gw: Harness) -> None
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
-        ({"form_reference": None}, "(body)"),
-        ({"valid_from": "2026-12-01", "valid_until": "2026-11-01"}, "(body)"),
+        ({"form_reference": None}, "form_reference"),
+        ({"valid_from": "2026-12-01", "valid_until": "2026-11-01"}, "valid_until"),
         ({"consenter": {"hetu": "091285-9193", "given_names": "A", "family_name": "B"}}, "consenter.hetu"),
         ({"data_categories": ["health", "genome"]}, "data_categories[1]"),
         ({"recorded_by": {"unit": "NO-SUCH-UNIT", "worker_id": "T-1"}}, "recorded_by.unit"),
@@ -81,6 +81,36 @@ async def test_an_invalid_consent_is_refused_naming_the_field(gw: Harness, chang
     assert response.status_code == 422 and response.headers["content-type"] == "application/problem+json"
     assert field in {e["field"] for e in response.json()["errors"]}
     assert await gw.count("consents") == 0
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "code"),
+    [
+        (
+            {"client": {"hetu": None}, "results": [{"kind": "advice_only", "topic": "KELA-ETUUS"}]},
+            "client.hetu",
+            "consenter_not_identified",
+        ),
+        ({"consents": [{"form_reference": None}]}, "consents[0].form_reference", "form_reference_missing"),
+        ({"consents": [{"given_by_guardian": True}]}, "client.guardian.hetu", "guardian_not_identified"),
+    ],
+    ids=["unidentified-client", "y100-without-form", "guardian-not-named"],
+)
+async def test_an_outcome_carrying_a_consent_nobody_can_be_matched_to_is_refused(
+    gw: Harness, changes: dict[str, Any], field: str, code: str
+) -> None:
+    body = booking_outcome(with_consent=True)
+    for part, change in changes.items():
+        if part == "consents":
+            body["consents"] = [{**body["consents"][0], **change[0]}]
+        elif part == "client":
+            body["client"] = {**body["client"], **change}
+        else:
+            body[part] = change
+    response = await gw.post(body)
+    assert response.status_code == 422 and response.headers["content-type"] == "application/problem+json"
+    assert (field, code) in {(e["field"], e["code"]) for e in response.json()["errors"]}
+    assert await gw.count("consents") == 0 and await gw.count("outcomes") == 0
 
 
 async def test_a_booking_waits_for_consent_and_is_released_when_one_arrives(gw: Harness) -> None:
@@ -137,6 +167,7 @@ async def test_revoking_before_delivery_cancels_the_booking_with_a_visible_reaso
     await gw.deliver()
     cancelled = await booking_delivery(gw, outcome_id)
     assert cancelled["status"] == "cancelled" and "revoked before delivery" in cancelled["status_reason"]
+    assert (await gw.status(outcome_id))["state"] == "cancelled"
     assert await kela(gw, "bookings") == []
 
 
