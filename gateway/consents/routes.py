@@ -94,7 +94,9 @@ async def record_consent(
     consent = await parse(request, ConsentIn, limit=state.settings.max_body_bytes)
     now = state.now()
     valid_from = consent.valid_from or service.today(now)
-    _reject(_unit_problems(state, consent.recorded_by.unit, "recorded_by.unit") + _consent_problems(consent, valid_from))
+    _reject(
+        _unit_problems(state, consent.recorded_by.unit, "recorded_by.unit") + _consent_problems(consent, valid_from)
+    )
     fingerprint = state.fingerprints.of(consent.model_dump(mode="json"))
     key = idempotency.scoped_key(principal.name, idempotency_key)
     if key is not None:
