@@ -59,6 +59,7 @@ async def submit_outcome(
     outcome_id = str(uuid.uuid4())
     try:
         async with state.engine.begin() as conn:
+            await service.lock_source_outcome(conn, system=outcome.source.system, outcome_id=outcome.source.outcome_id)
             revisions = await service.revisions(
                 conn, system=outcome.source.system, outcome_id=outcome.source.outcome_id
             )

@@ -6,10 +6,11 @@ planned action; called inside one transaction, they commit together or not at al
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.consents import service as consent_service
@@ -22,6 +23,23 @@ from gateway.outcomes.states import outcome_state
 from gateway.plan import Plan
 from gateway.routing import contact_day
 from gateway.store.schema import consents, deadlines, outcomes, statistics_events
+
+
+async def lock_source_outcome(conn: AsyncConnection, *, system: str, outcome_id: str) -> None:
+    """Serialise the revisions of one source outcome until the caller's transaction ends.
+
+    Two corrections posted at once would otherwise both read the same latest revision and both
+    supersede it: a fork, after which the older correction could win at a back-end. On PostgreSQL
+    a transaction-scoped advisory lock on the outcome's key makes the second wait for the first
+    and then see it; on SQLite every writing transaction already holds the database's one write
+    lock (``BEGIN IMMEDIATE``). The unique ``outcomes.supersedes`` is the last line: a fork cannot
+    commit even if this lock were bypassed.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    digest = hashlib.sha256(f"{system}\x00{outcome_id}".encode()).digest()
+    key = int.from_bytes(digest[:8], "big", signed=True)
+    await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 async def find_revision(conn: AsyncConnection, *, system: str, outcome_id: str, revision: int) -> Any:
