@@ -1,8 +1,9 @@
 """Lifecare's failures mapped to the gateway's error tree, at one boundary.
 
 HTTP statuses and httpx transport errors become :mod:`gateway.errors` classes; the worker's retry
-decision follows from the class alone. The message carries the first OperationOutcome diagnostic,
-which a FHIR server writes about the content (never the content itself).
+decision follows from the class alone. The message carries the first OperationOutcome diagnostic
+(or the reason phrase) with hetu- and phone-shaped text masked: a FHIR server may quote the content
+it refused, and the message is kept in the attempt history and logged.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from gateway.errors import (
     BackendUnavailable,
     DeliveryError,
 )
+from gateway.logs import redact_text
 
 TRANSPORT_ERRORS: dict[type[httpx.TransportError], type[DeliveryError]] = {
     httpx.TimeoutException: BackendTimeout,  # connect, read, write and pool timeouts
@@ -47,10 +49,19 @@ def diagnostics(response: httpx.Response) -> str:
     except (json.JSONDecodeError, UnicodeDecodeError):
         return response.reason_phrase or "no details"
     if isinstance(body, dict) and body.get("resourceType") == "OperationOutcome":
-        issues = body.get("issue") or [{}]
-        first = issues[0]
-        text = first.get("diagnostics") or (first.get("details") or {}).get("text") or first.get("code", "")
-        where = ", ".join(first.get("expression") or [])
+        # Read defensively: a malformed OperationOutcome must still leave as the status's error.
+        issues = body.get("issue")
+        first = issues[0] if isinstance(issues, list) and issues and isinstance(issues[0], dict) else {}
+        details = first.get("details")
+        text = (
+            first.get("diagnostics")
+            or (details.get("text") if isinstance(details, dict) else None)
+            or first.get("code")
+            or response.reason_phrase
+            or "no details"
+        )
+        expression = first.get("expression")
+        where = ", ".join(str(e) for e in expression) if isinstance(expression, list) else ""
         return f"{text} ({where})" if where else str(text)
     return response.reason_phrase or "no details"
 
@@ -58,7 +69,7 @@ def diagnostics(response: httpx.Response) -> str:
 def from_response(response: httpx.Response) -> DeliveryError:
     """An error for a non-2xx answer."""
     status = response.status_code
-    detail = f"HTTP {status}: {diagnostics(response)}"
+    detail = f"HTTP {status}: {redact_text(diagnostics(response))}"
     retry_after = retry_after_seconds(response.headers.get("retry-after"))
     if status == 429:
         return BackendThrottled(detail, backend_status=str(status), retry_after=retry_after)
