@@ -16,9 +16,11 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.logs import failure, get_logger
+from gateway.store.retrying import is_transient
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "tag:asiakasohjaus-gateway,2026:problems/"
+DATABASE_RETRY_AFTER_SECONDS = 5
 log = get_logger("gateway.api")
 
 
@@ -116,7 +118,23 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.error("unhandled error", route=getattr(request.scope.get("route"), "path", "unmatched"), **failure(exc))
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        if is_transient(exc):
+            # Retried in process already; a commit that failed mid-way may still have landed, so say
+            # what is true: the result is unknown, and the same request again is answered idempotently.
+            log.error("database unavailable", route=route, **failure(exc))
+            return Problem(
+                503,
+                "database-unavailable",
+                "Database unavailable",
+                "The gateway's database did not answer; whether the request was stored is not known. "
+                "Send the same request again later: a repeat is recognised and answered as the first.",
+                headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+            ).response(request.url.path)
+        log.error("unhandled error", route=route, **failure(exc))
         return Problem(
-            500, "internal", "Internal error", "The gateway could not handle the request; nothing was stored."
+            500,
+            "internal",
+            "Internal error",
+            "The gateway could not handle the request. Sending the same request again is safe.",
         ).response(request.url.path)

@@ -14,12 +14,14 @@ from gateway.contract.outcome_v1 import OutcomeV1
 from gateway.logs import get_logger
 from gateway.outcomes import service
 from gateway.outcomes.intake import validate_outcome
+from gateway.plan import Plan
 from gateway.problems import Problem
 from gateway.routing import plan_outcome
 from gateway.security.deps import require
 from gateway.security.tokens import Principal
 from gateway.state import GatewayState, State
 from gateway.store.engine import reading
+from gateway.store.retrying import retry_transient
 
 router = APIRouter(prefix="/v1/outcomes", tags=["outcomes"])
 log = get_logger("gateway.outcomes")
@@ -57,50 +59,10 @@ async def submit_outcome(
         return JSONResponse({"dry_run": True, "plan": plan.describe()}, status_code=200)
     fingerprint = state.fingerprints.of(outcome.model_dump(mode="json"))
     outcome_id = str(uuid.uuid4())
-    try:
-        async with state.engine.begin() as conn:
-            await service.lock_source_outcome(conn, system=outcome.source.system, outcome_id=outcome.source.outcome_id)
-            revisions = await service.revisions(
-                conn, system=outcome.source.system, outcome_id=outcome.source.outcome_id
-            )
-            same = next((r for r in revisions if r.revision == outcome.source.revision), None)
-            if same is not None:
-                return _replayed(same, fingerprint, outcome)
-            if revisions and revisions[-1].revision > outcome.source.revision:
-                raise _conflict(outcome, f"revision {revisions[-1].revision} is already accepted")
-            earlier = [r.id for r in revisions]
-            steps = await service.plan_steps(
-                conn, plan=plan, earlier_revisions=earlier, fingerprints=state.fingerprints
-            )
-            response = {
-                "id": outcome_id,
-                "status": "accepted",
-                "source": outcome.source.model_dump(),
-                "statistics_only": plan.statistics_only,
-                "plan": plan.describe(),
-                "changes": service.describe_steps(steps) if earlier else None,
-                "supersedes": earlier[-1] if earlier else None,
-                "links": {"self": f"/v1/outcomes/{outcome_id}"},
-            }
-            await service.store_accepted(
-                conn,
-                outcome_id=outcome_id,
-                outcome=outcome,
-                plan=plan,
-                fingerprint=fingerprint,
-                response=response,
-                now=state.now(),
-                enabled_backends=state.enabled_backends(),
-                fingerprints=state.fingerprints,
-                steps=steps,
-                earlier_revisions=earlier,
-            )
-    except IntegrityError:
-        # A concurrent post of the same key won the race; answer as if we had been second.
-        replay = await _replay(state, outcome, fingerprint)
-        if replay is not None:
-            return replay
-        raise
+    answer = await _store_once_chained(state, outcome, plan, fingerprint, outcome_id)
+    if isinstance(answer, JSONResponse):
+        return answer
+    response = answer
     state.metrics.outcomes_accepted.labels("statistics_only" if plan.statistics_only else "recorded").inc()
     log.info(
         "outcome accepted",
@@ -110,6 +72,70 @@ async def submit_outcome(
         client=principal.name,
     )
     return JSONResponse(response, status_code=202, headers={"Location": f"/v1/outcomes/{outcome_id}"})
+
+
+async def _store_once_chained(
+    state: GatewayState, outcome: OutcomeV1, plan: Plan, fingerprint: str, outcome_id: str
+) -> dict[str, Any] | JSONResponse:
+    """Store the outcome as the next link of its revision chain, or answer from the chain as it stands.
+
+    Returns the accepted answer, or a replay of an earlier identical post; raises a 409 for a
+    conflicting one. A transient database error (a restart, a dropped connection) retries the whole
+    transaction in process; should the failed try have committed after all, the retry finds that
+    revision with this body and answers it as a replay. A unique constraint that fails means another
+    post of this source outcome committed first: the transaction is made once more on the chain as
+    it now stands.
+    """
+
+    async def once() -> dict[str, Any] | JSONResponse:
+        try:
+            return await _store(state, outcome, plan, fingerprint, outcome_id)
+        except IntegrityError:
+            replay = await _replay(state, outcome, fingerprint)
+            if replay is not None:
+                return replay
+        return await _store(state, outcome, plan, fingerprint, outcome_id)
+
+    return await retry_transient(once, operation="store outcome")
+
+
+async def _store(
+    state: GatewayState, outcome: OutcomeV1, plan: Plan, fingerprint: str, outcome_id: str
+) -> dict[str, Any] | JSONResponse:
+    async with state.engine.begin() as conn:
+        await service.lock_source_outcome(conn, system=outcome.source.system, outcome_id=outcome.source.outcome_id)
+        revisions = await service.revisions(conn, system=outcome.source.system, outcome_id=outcome.source.outcome_id)
+        same = next((r for r in revisions if r.revision == outcome.source.revision), None)
+        if same is not None:
+            return _replayed(same, fingerprint, outcome)
+        if revisions and revisions[-1].revision > outcome.source.revision:
+            raise _conflict(outcome, f"revision {revisions[-1].revision} is already accepted")
+        earlier = [r.id for r in revisions]
+        steps = await service.plan_steps(conn, plan=plan, earlier_revisions=earlier, fingerprints=state.fingerprints)
+        response = {
+            "id": outcome_id,
+            "status": "accepted",
+            "source": outcome.source.model_dump(),
+            "statistics_only": plan.statistics_only,
+            "plan": plan.describe(),
+            "changes": service.describe_steps(steps) if earlier else None,
+            "supersedes": earlier[-1] if earlier else None,
+            "links": {"self": f"/v1/outcomes/{outcome_id}"},
+        }
+        await service.store_accepted(
+            conn,
+            outcome_id=outcome_id,
+            outcome=outcome,
+            plan=plan,
+            fingerprint=fingerprint,
+            response=response,
+            now=state.now(),
+            enabled_backends=state.enabled_backends(),
+            fingerprints=state.fingerprints,
+            steps=steps,
+            earlier_revisions=earlier,
+        )
+    return response
 
 
 async def _replay(state: GatewayState, outcome: OutcomeV1, fingerprint: str) -> JSONResponse | None:

@@ -37,9 +37,13 @@ async def lock_source_outcome(conn: AsyncConnection, *, system: str, outcome_id:
     """
     if conn.dialect.name != "postgresql":
         return
+    await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": source_lock_key(system, outcome_id)})
+
+
+def source_lock_key(system: str, outcome_id: str) -> int:
+    """The advisory lock key of one source outcome: 64 bits of a hash of its idempotency key."""
     digest = hashlib.sha256(f"{system}\x00{outcome_id}".encode()).digest()
-    key = int.from_bytes(digest[:8], "big", signed=True)
-    await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 async def find_revision(conn: AsyncConnection, *, system: str, outcome_id: str, revision: int) -> Any:
