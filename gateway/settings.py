@@ -6,6 +6,7 @@ When an adapter has no ``base_url``, ``gateway serve`` runs its simulator beside
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import BaseModel, Field, SecretStr
@@ -50,6 +51,11 @@ class GatewaySettings(BaseSettings):
     booking_wait_seconds: float = Field(
         default=5, gt=0, description="How long a booking request waits for Kela before it is queued (202)."
     )
+    clock_skew_seconds: float = Field(
+        default=300,
+        ge=0,
+        description="How far ahead of the gateway's clock a source system's contact and guidance times may be.",
+    )
     public_url: str = Field(default="http://127.0.0.1:8000", description="Base of links in API answers.")
     log_level: str = "INFO"
     log_format: str = Field(default="json", pattern="^(json|console)$")
@@ -57,6 +63,10 @@ class GatewaySettings(BaseSettings):
     lifecare: LifecareSettings = LifecareSettings()
     kanta: KantaSettings = KantaSettings()
     kela: KelaSettings = KelaSettings()
+
+    @property
+    def clock_skew(self) -> timedelta:
+        return timedelta(seconds=self.clock_skew_seconds)
 
     @property
     def resolved_database_url(self) -> str:

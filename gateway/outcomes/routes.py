@@ -53,7 +53,7 @@ async def submit_outcome(
 ) -> JSONResponse:
     raw = await read_body(request, state.settings.max_body_bytes)
     mappings = state.mappings.current()
-    outcome = validate_outcome(parse_json(raw), mappings)
+    outcome = validate_outcome(parse_json(raw), mappings, now=state.now(), clock_skew=state.settings.clock_skew)
     plan = plan_outcome(outcome, mappings)
     if dry_run:
         return JSONResponse({"dry_run": True, "plan": plan.describe()}, status_code=200)

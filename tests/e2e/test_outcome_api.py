@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.support.harness import Harness, example
+from tests.support.harness import Harness, example, future_window
 
 
 async def test_a_handover_becomes_fhir_resources_in_lifecare(gw: Harness) -> None:
@@ -148,7 +148,9 @@ async def test_kanta_and_kela_deliveries_wait_visibly_when_their_adapters_are_of
 
     assert isinstance(tmp_path, Path)
     async with running_gateway(database_url, tmp_path, kanta={"enabled": False}, kela={"enabled": False}) as gw:
-        outcome_id = (await gw.post(example("09"))).json()["id"]
+        body = example("09")
+        body["results"][0]["window"] = future_window()
+        outcome_id = (await gw.post(body)).json()["id"]
         await gw.deliver()
         status = await gw.status(outcome_id)
         assert status["state"] == "waiting"
