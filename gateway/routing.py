@@ -14,7 +14,16 @@ The table it implements is THL's *Kirjaaminen monialaisessa yhteistyössä* (202
 | Kela phone-appointment request                         | Kela, under the client's consent         |
 | a durable consent naming Kela; one covering health data| registered with Kela; FHIR Consent       |
 
-Every action names the rule and the legal basis that produced it. Nothing here does I/O.
+Every action names the rule and the legal basis that produced it, and says which free text its
+record carries and why. Nothing here does I/O.
+
+**What a register receives never depends on whether another register is also involved.** Each
+register's actions are planned from its own results and the outcome's common facts; the payloads
+(``gateway.payloads``) carry exactly what each record shows, and free text follows one rule: a
+register receives its own summary (``guidance.social_care_summary`` / ``guidance.health_care_summary``)
+if given, else the generic ``guidance.summary``, never the other register's. So a correction that
+adds a hand-over to a social-care-only outcome leaves the Kanta documents as they were, and only
+the new patient-register record is delivered.
 """
 
 from __future__ import annotations
@@ -93,14 +102,16 @@ def plan_outcome(outcome: OutcomeV1, mappings: MappingSet) -> Plan:
             RuleHit(
                 "both-registers",
                 BASIS["both-registers"],
-                "The outcome touches both registers: each receives only its own data.",
+                "The outcome touches both registers: each receives only its own data, and of free text its "
+                "own summary if given, else guidance.summary (a text about both sides belongs in "
+                "guidance.social_care_summary and guidance.health_care_summary).",
             )
         )
-    social = _social_care_actions(outcome, mappings, day, with_summary=not touches_health)
+    social = _social_care_actions(outcome, mappings, day)
     for action, action_deadlines in social:
         actions.append(action)
         deadlines.extend(_planned(action_deadlines, action.key))
-    patient = _patient_register_action(outcome, mappings, day, with_summary=not touches_social)
+    patient = _patient_register_action(outcome, mappings, day)
     if patient is not None:
         action, action_deadlines = patient
         actions.append(action)
@@ -140,9 +151,7 @@ def _planned(deadlines: list[Deadline], action_key: str | None) -> list[PlannedD
     ]
 
 
-def _social_care_actions(
-    outcome: OutcomeV1, mappings: MappingSet, day: date, *, with_summary: bool
-) -> list[tuple[Action, list[Deadline]]]:
+def _social_care_actions(outcome: OutcomeV1, mappings: MappingSet, day: date) -> list[tuple[Action, list[Deadline]]]:
     planned: list[tuple[Action, list[Deadline]]] = []
     by_authority = outcome.contact.contacted_by in (ContactedBy.AUTHORITY, ContactedBy.PROFESSIONAL)
 
@@ -162,9 +171,10 @@ def _social_care_actions(
             service_area=area,
             result=result,
             deadlines=action_deadlines,
-            with_summary=with_summary,
         )
-        action = Action(key, "kanta", "social_care_document", rule, BASIS[rule], explanation, payload)
+        free_text = payloads.document_free_text(document, outcome, result)
+        explained = f"{explanation} {free_text.explain()}"
+        action = Action(key, "kanta", "social_care_document", rule, BASIS[rule], explained, payload)
         planned.append((action, action_deadlines))
 
     counters: dict[str, int] = {}
@@ -247,16 +257,14 @@ def _social_care_actions(
 
 
 def _patient_register_action(
-    outcome: OutcomeV1, mappings: MappingSet, day: date, *, with_summary: bool
+    outcome: OutcomeV1, mappings: MappingSet, day: date
 ) -> tuple[Action, list[Deadline]] | None:
     handovers = [r for r in outcome.results if isinstance(r, HealthCareHandover)]
     bookings = [r for r in outcome.results if isinstance(r, DirectHealthCareBooking)]
     if not handovers and not bookings:
         return None
     with_deadlines = [(h, deadlines_for(mappings.rules, "health_care_handover", day)) for h in handovers]
-    payload = payloads.patient_record(
-        outcome, mappings, handovers=with_deadlines, bookings=bookings, with_summary=with_summary
-    )
+    payload = payloads.patient_record(outcome, mappings, handovers=with_deadlines, bookings=bookings)
     parts = []
     if handovers:
         parts.append(f"{len(handovers)} hand-over(s) to health care")
@@ -268,7 +276,10 @@ def _patient_register_action(
         "patient_record",
         "patient-register",
         BASIS["patient-register"],
-        "Guidance relates to the client's care: " + " and ".join(parts) + " recorded in the patient register.",
+        "Guidance relates to the client's care: "
+        + " and ".join(parts)
+        + " recorded in the patient register. "
+        + payloads.register_summary(outcome.guidance, "patient").explain(),
         payload,
     )
     return action, [d for _, ds in with_deadlines for d in ds]

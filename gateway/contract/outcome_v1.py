@@ -133,12 +133,33 @@ class Worker(_Model):
 
 
 class Guidance(_Model):
+    """The guidance given: when, by whom, and its free text.
+
+    Free text reaches a register as that register's own summary if given, else as the generic
+    ``summary``; never as the other register's own summary, whatever else the outcome touches.
+    """
+
     started_at: Zoned
     ended_at: Zoned
     worker: Worker
     summary: Text | None = Field(
         default=None,
-        description="Free text. Recorded only in a register the outcome touches alone; never in statistics.",
+        description="Free text about the contact, for every register the outcome touches that is not given a "
+        "summary of its own (`social_care_summary`, `health_care_summary`). Whether it is recorded in one "
+        "register never depends on whether the outcome also touches the other. A text that speaks of both "
+        "social care and health care belongs in the register-specific fields instead. Never in statistics.",
+        json_schema_extra={"x-personal": True},
+    )
+    social_care_summary: Text | None = Field(
+        default=None,
+        description="Free text for the social care client register only (sosiaalihuollon asiakasrekisteri): "
+        "recorded there instead of `summary`, never in the patient register. Never in statistics.",
+        json_schema_extra={"x-personal": True},
+    )
+    health_care_summary: Text | None = Field(
+        default=None,
+        description="Free text for the patient register only (potilasrekisteri): recorded there instead of "
+        "`summary`, never in the social care client register. Never in statistics.",
         json_schema_extra={"x-personal": True},
     )
 

@@ -11,6 +11,11 @@ compared with the latest delivery of each action key:
 - changed payload, earlier one in flight → the new version waits until that attempt ends;
 - an action the new plan no longer has → reported, not deleted: an archived record is corrected
   in the register itself, never silently removed by an integration.
+
+The comparison is by payload digest. That re-versions a record exactly when its content changed
+because each payload carries exactly what its record shows, and what a register receives never
+depends on the other register's results (``gateway.payloads``): adding a hand-over to a social care
+outcome leaves its Kanta documents ``unchanged``.
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@ from typing import Any
 
 from tests.support.harness import Harness, example
 
+INITIATION = "1.2.246.537.6.1506.19001.2023.10.30"
+GUIDANCE_RECORD = "1.2.246.537.6.1506.19003.2022.1.10"
+
 
 def revised(name: str, revision: int) -> dict[str, Any]:
     body = example(name)
@@ -85,4 +88,36 @@ async def test_a_later_correction_replaces_the_delivery_an_unchanged_revision_po
     await gw.deliver()
     delivery = (await gw.status(answer["id"]))["deliveries"][0]
     assert delivery["document_version"] == 2 and delivery["status"] == "delivered"
+    assert len((await gw.resources())["ServiceRequest"]) == 1
+
+
+async def test_adding_a_handover_archives_nothing_new_in_kanta_and_keeps_the_guidance_records_description(
+    gw: Harness,
+) -> None:
+    first = example("03")  # a social care initiation with a generic summary
+    await gw.post(first)
+    await gw.deliver()
+    correction = revised("03", 2)
+    correction["results"].append(
+        {"kind": "health_care_handover", "receiving": "hta", "urgency": "non_urgent", "note": "Kaatuillut kotona."}
+    )
+    answer = (await gw.post(correction)).json()
+    assert {c["key"]: c["change"] for c in answer["changes"]} == {
+        "kanta:initiation:IKAANTYNEET": "unchanged",
+        "kanta:guidance-record:IKAANTYNEET": "unchanged",
+        "lifecare:patient-record": "new",
+    }
+    await gw.deliver()
+    assert (await gw.status(answer["id"]))["state"] == "delivered"
+
+    kanta = gw.simulators["kanta"]
+    listing = (await kanta.get("/_sim/documents")).json()["documents"]
+    assert sorted((d["structure"], d["version"]) for d in listing) == [
+        (INITIATION, 1),
+        (GUIDANCE_RECORD, 1),
+    ]
+    [record] = [d for d in listing if d["structure"] == GUIDANCE_RECORD]
+    content = (await kanta.get(f"/_sim/documents/{record['document_id']}")).json()["content"]
+    entry = content["merkinta_ohjauksesta_ja_neuvonnasta"]["asiakaskertomusmerkinta"]
+    assert first["guidance"]["summary"] in entry["tapahtuma"]["kuvaus"]
     assert len((await gw.resources())["ServiceRequest"]) == 1

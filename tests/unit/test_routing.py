@@ -67,7 +67,9 @@ def test_guidance_about_a_pending_matter_becomes_a_guidance_record(mappings: Map
 def test_a_health_care_handover_becomes_one_patient_register_transaction(mappings: MappingSet) -> None:
     p = plan(example("05"), mappings)
     assert keys(p) == ["lifecare:patient-record"]
-    assert p.actions[0].payload["handovers"][0]["deadlines"][0]["rule"] == "thl-51-hta-same-day"
+    [hta] = [d for d in p.deadlines if d.action_key == "lifecare:patient-record"]
+    assert hta.rule_id == "thl-51-hta-same-day"
+    assert p.actions[0].payload["handovers"][0]["deadlines"][0]["due"] == hta.due.isoformat()
 
 
 def test_a_direct_booking_becomes_a_patient_register_transaction(mappings: MappingSet) -> None:
@@ -89,14 +91,102 @@ def test_each_register_receives_only_its_own_data(mappings: MappingSet) -> None:
     assert "Mieliala laskenut" not in social and "MIELI" not in social and "MIELENTERVEYS-AVO" not in social
 
 
-def test_a_free_text_summary_never_crosses_registers(mappings: MappingSet) -> None:
-    p = plan(example("07"), mappings)
-    assert all(a.payload["guidance"]["summary"] is None for a in p.actions)
+# -- free text: a register's own summary if given, else the generic one, never the other register's --------
+
+SOCIAL_TEXT = "Vuokrarästejä kolmelta kuukaudelta; asiakas hakee toimeentulotukea ja talousneuvontaa."
+HEALTH_TEXT = "Mieliala laskenut syksyllä, unettomuutta; toivoo keskusteluapua."
+BOTH_SIDES_TEXT = "Taloudellinen ahdinko ja mielialan lasku; sekä sosiaalihuollon että terveydenhuollon jatko."
+
+
+def summaries(p: Plan) -> dict[str, str | None]:
+    """The guidance summary each action's payload carries, by action key."""
+    return {a.key: a.payload["guidance"].get("summary") for a in p.actions}
+
+
+def explanation(p: Plan, key: str) -> str:
+    return next(a.explanation for a in p.actions if a.key == key)
+
+
+def with_guidance(name: str, **texts: str | None) -> dict[str, Any]:
+    body = example(name)
+    for field, text in texts.items():
+        if text is None:
+            body["guidance"].pop(field, None)
+        else:
+            body["guidance"][field] = text
+    return body
+
+
+def test_each_register_receives_its_own_summary(mappings: MappingSet) -> None:
+    carried = summaries(plan(example("07"), mappings))
+    assert carried["kanta:guidance-record:AIKUISSOSTYO"] == SOCIAL_TEXT
+    assert carried["lifecare:patient-record"] == HEALTH_TEXT
+
+
+def test_a_text_about_both_sides_goes_nowhere_when_each_register_has_its_own(mappings: MappingSet) -> None:
+    payloads = json.dumps([a.payload for a in plan(example("07"), mappings).actions], ensure_ascii=False)
+    assert BOTH_SIDES_TEXT not in payloads
+
+
+def test_a_register_never_receives_the_other_registers_summary(mappings: MappingSet) -> None:
+    p = plan(with_guidance("07", summary=None), mappings)
+    social = json.dumps([a.payload for a in p.actions if a.backend == "kanta"], ensure_ascii=False)
+    patient = json.dumps([a.payload for a in p.actions if a.backend == "lifecare"], ensure_ascii=False)
+    assert HEALTH_TEXT not in social and SOCIAL_TEXT not in patient
+
+
+def test_the_generic_summary_goes_to_every_register_without_a_summary_of_its_own(mappings: MappingSet) -> None:
+    carried = summaries(plan(with_guidance("07", social_care_summary=None, health_care_summary=None), mappings))
+    assert carried["kanta:guidance-record:AIKUISSOSTYO"] == BOTH_SIDES_TEXT
+    assert carried["lifecare:patient-record"] == BOTH_SIDES_TEXT
+
+
+def test_a_register_without_its_own_summary_falls_back_to_the_generic_one(mappings: MappingSet) -> None:
+    carried = summaries(plan(with_guidance("07", health_care_summary=None), mappings))
+    assert carried["kanta:guidance-record:AIKUISSOSTYO"] == SOCIAL_TEXT
+    assert carried["lifecare:patient-record"] == BOTH_SIDES_TEXT
 
 
 def test_a_summary_goes_to_the_one_register_the_outcome_touches(mappings: MappingSet) -> None:
     p = plan(example("05"), mappings)
     assert p.actions[0].payload["guidance"]["summary"] == example("05")["guidance"]["summary"]
+
+
+def test_a_register_specific_summary_for_a_register_the_outcome_does_not_touch_is_not_recorded(
+    mappings: MappingSet,
+) -> None:
+    p = plan(with_guidance("05", social_care_summary=SOCIAL_TEXT), mappings)
+    assert SOCIAL_TEXT not in json.dumps([a.payload for a in p.actions], ensure_ascii=False)
+
+
+def test_the_plan_names_the_free_text_a_record_carries_and_why(mappings: MappingSet) -> None:
+    own = plan(example("07"), mappings)
+    generic = plan(with_guidance("07", social_care_summary=None, health_care_summary=None), mappings)
+    assert "Free text: guidance.social_care_summary" in explanation(own, "kanta:guidance-record:AIKUISSOSTYO")
+    assert "Free text: guidance.health_care_summary" in explanation(own, "lifecare:patient-record")
+    assert "Free text: guidance.summary (no social care summary given)" in explanation(
+        generic, "kanta:guidance-record:AIKUISSOSTYO"
+    )
+    assert "Free text: guidance.summary (no health care summary given)" in explanation(
+        generic, "lifecare:patient-record"
+    )
+
+
+def test_the_plan_says_when_a_record_carries_no_free_text(mappings: MappingSet) -> None:
+    p = plan(with_guidance("07", summary=None, social_care_summary=None, health_care_summary=None), mappings)
+    assert "Free text: no guidance summary (the record of initiation does not show one)" in explanation(
+        p, "kanta:initiation:AIKUISSOSTYO"
+    )
+    assert "Free text: no guidance summary (none given)" in explanation(p, "lifecare:patient-record")
+
+
+def test_an_authority_contact_with_its_own_description_shows_no_summary(mappings: MappingSet) -> None:
+    p = plan(example("10"), mappings)
+    assert (
+        "summary"
+        not in next(a for a in p.actions if a.key == "kanta:authority-contact:LAPSIPERHEET").payload["guidance"]
+    )
+    assert "the result's own description is shown instead" in explanation(p, "kanta:authority-contact:LAPSIPERHEET")
 
 
 def test_a_child_welfare_notice_is_recorded_on_the_child_with_its_statutory_clock(mappings: MappingSet) -> None:
@@ -132,8 +222,8 @@ def test_the_hta_deadline_follows_the_rule_in_force_on_the_contact_date(mappings
     for field in ("received_at",):
         body["contact"][field] = "2023-08-31T09:05:00+03:00"
     body["guidance"].update(started_at="2023-08-31T09:05:00+03:00", ended_at="2023-08-31T09:25:00+03:00")
-    deadline = plan(body, mappings).actions[0].payload["handovers"][0]["deadlines"][0]
-    assert (deadline["rule"], deadline["due"]) == ("thl-51-hta-3-days", "2023-09-05")
+    [deadline] = [d for d in plan(body, mappings).deadlines if d.action_key == "lifecare:patient-record"]
+    assert (deadline.rule_id, deadline.due.isoformat()) == ("thl-51-hta-3-days", "2023-09-05")
 
 
 def test_the_contact_date_is_the_finnish_calendar_date(mappings: MappingSet) -> None:
