@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
+import secrets
+import sys
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import httpx
 import typer
 
 from adapters.registry import BACKENDS
+from gateway import examples as shipped
 from gateway.errors import ConfigurationError
 from gateway.logs import configure_logging
 from gateway.security.tokens import SCOPES, create_token, list_tokens, revoke_token
@@ -22,8 +27,10 @@ from gateway.store.migrate import upgrade
 app = typer.Typer(help="Asiakasohjaus gateway: guidance outcomes in, register records out.", no_args_is_help=True)
 tokens = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
 db = typer.Typer(help="Database migrations.", no_args_is_help=True)
+examples = typer.Typer(help="Post the shipped example outcomes to a running gateway.", no_args_is_help=True)
 app.add_typer(tokens, name="tokens")
 app.add_typer(db, name="db")
+app.add_typer(examples, name="examples")
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Folder for the SQLite file and the secret key.")]
 Host = Annotated[str, typer.Option(help="Interface to listen on.")]
@@ -56,11 +63,16 @@ def _banner(embedded: Embedded) -> None:
             "  Access token (all scopes, valid 24 h; make more with 'gateway tokens create'):",
             f"  {embedded.token}",
             "",
-            "  Try:",
-            f"  curl -sS -H 'Authorization: Bearer {embedded.token}' -H 'Content-Type: application/json' \\",
-            f"       --data @examples/outcomes/05-health-care-handover.json {embedded.api}/v1/outcomes",
+            "  Try, in another terminal (posts every example, dated today):",
+            f"  GATEWAY_TOKEN={embedded.token} {_command()} examples post --url {embedded.api}",
         ]
     typer.echo("\n".join(lines) + "\n")
+
+
+def _command() -> str:
+    """How this command was started, for instructions the user can paste (``.venv/bin/gateway``)."""
+    started_as = Path(sys.argv[0])
+    return str(started_as) if started_as.name == "gateway" else "gateway"
 
 
 @app.command()
@@ -192,6 +204,95 @@ def tokens_scopes() -> None:
     """Show the scopes a token can have."""
     for name, meaning in SCOPES.items():
         typer.echo(f"{name:<16} {meaning}")
+
+
+@examples.command("post")
+def examples_post(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Example files or folders of them (default: examples/outcomes).", show_default=False),
+    ] = None,
+    url: Annotated[str, typer.Option(help="The gateway's base URL.")] = "http://127.0.0.1:8000",
+    token: Annotated[
+        str,
+        typer.Option(
+            envvar="GATEWAY_TOKEN",
+            help="A token with outcomes:write and outcomes:read, e.g. the one 'gateway serve' prints.",
+            show_default=False,
+        ),
+    ] = "",
+    keep_ids: Annotated[
+        bool,
+        typer.Option(
+            "--keep-ids",
+            help="Keep the files' source outcome ids (default: a fresh suffix per run). "
+            "Posting again the same day then replays the first answer.",
+        ),
+    ] = False,
+    wait: Annotated[
+        float,
+        typer.Option(help="Wait up to this many seconds for each outcome's deliveries, and show how they ended."),
+    ] = 0,
+) -> None:
+    """Post examples with their dates moved to today and the coming working days; show what became of them."""
+    if not token:
+        raise typer.BadParameter("give --token or set GATEWAY_TOKEN (gateway serve prints one)", param_hint="--token")
+    try:
+        files = [file for path in (paths or [shipped.default_folder()]) for file in shipped.example_files(path)]
+        bodies = [shipped.read_example(file) for file in files]
+    except (OSError, ValueError) as exc:
+        raise typer.BadParameter(str(exc), param_hint="PATHS") from None
+    now = datetime.now(UTC)
+    suffix = None if keep_ids else f"{now:%H%M%S}{secrets.token_hex(2)}"
+    base = url.rstrip("/")
+    failures = 0
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
+        for file, body in zip(files, bodies, strict=True):
+            try:
+                moved = shipped.move_dates(body, now=now, suffix=suffix)
+                response = client.post("/v1/outcomes", json=moved)
+                ok = _show_answer(file.name, response, base)
+                if ok and wait > 0:
+                    ok = _show_deliveries(client, response.json()["id"], wait)
+            except ValueError as exc:
+                typer.echo(f"{file.name}: {exc}")
+                ok = False
+            except httpx.TransportError as exc:
+                typer.echo(f"cannot reach the gateway at {base} ({type(exc).__name__}); is 'gateway serve' running?")
+                raise typer.Exit(1) from None
+            failures += not ok
+    if failures:
+        typer.echo(f"{failures} of {len(files)} example(s) did not go through.")
+        raise typer.Exit(1)
+
+
+def _show_answer(name: str, response: httpx.Response, base: str) -> bool:
+    answer: dict[str, Any] = response.json() if response.content else {}
+    if response.status_code != 202:
+        typer.echo(f"{name}: refused, {response.status_code} {answer.get('title', response.reason_phrase)}")
+        for error in answer.get("errors", []):
+            typer.echo(f"    {error.get('field')}: {error.get('message')}")
+        return False
+    replayed = " (a replay of the first answer)" if response.headers.get("Idempotent-Replayed") else ""
+    typer.echo(f"{name}: accepted as {answer['id']}, source id {answer['source']['outcome_id']}{replayed}")
+    actions = answer["plan"]["actions"]
+    if answer["statistics_only"]:
+        typer.echo("    statistics only: an anonymous statistics event, nothing delivered anywhere")
+    for action in actions:
+        typer.echo(f"    {action['backend']:<9} {action['kind']:<22} {action['explanation']}")
+    typer.echo(f"    status    {base}/v1/outcomes/{answer['id']}")
+    for inspect in shipped.inspection_urls(base, (a["backend"] for a in actions)):
+        typer.echo(f"    simulator {inspect}")
+    return True
+
+
+def _show_deliveries(client: httpx.Client, outcome_id: str, seconds: float) -> bool:
+    settled = shipped.settle(client, outcome_id, deadline=time.monotonic() + seconds)
+    for delivery in settled.status["deliveries"]:
+        typer.echo(f"    {delivery['status']:<9} {delivery['action_key']}: {delivery.get('status_reason') or ''}")
+    if settled.timed_out:
+        typer.echo(f"    still on the way after {seconds:g} s")
+    return not settled.undelivered
 
 
 def main() -> None:
