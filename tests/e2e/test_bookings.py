@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.harness import Harness, consent_body, future_window
+from tests.support.clock import ManualClock
+from tests.support.harness import Harness, consent_body, future_window, running_gateway
 
 ACTOR = {"unit": "ASOHJ-KESKITETTY", "worker_id": "T-1042"}
 
@@ -118,24 +119,23 @@ async def test_kela_down_queues_the_booking_and_the_worker_books_it_once(gw: Har
     response = await gw.api.post("/v1/bookings", json=booking_body())
     assert response.status_code == 202 and response.json()["status"] == "queued"
     await gw.simulators["kela"].delete("/_sim/faults")
-    await asyncio.sleep(0.2)
-    await gw.deliver()
+    await gw.deliver()  # Kela said Retry-After: 0, so the retry is due at once
     booking = (await gw.api.get(f"/v1/bookings/{response.json()['id']}")).json()
     assert booking["status"] == "booked"
     assert [a["result"] for a in booking["attempt_history"]] == ["transient", "delivered"]
     assert len(await kela_bookings(gw)) == 1
 
 
-async def test_a_slow_kela_answer_queues_the_booking_and_it_is_booked_once(database_url: str, tmp_path: Any) -> None:
-    from tests.support.harness import running_gateway
-
+async def test_a_slow_kela_answer_queues_the_booking_and_it_is_booked_once(database_url: str, tmp_path: Path) -> None:
     async with running_gateway(database_url, tmp_path, booking_wait_seconds=0.5) as gw:
         await with_consent(gw)
         await gw.deliver()
-        await gw.fault("kela", body_contains="book>", latency=1.5, times=1)
+        slow = await gw.fault("kela", body_contains="book>", latency=1.5, times=1)
         response = await gw.api.post("/v1/bookings", json=booking_body())
         assert response.status_code == 202
-        await asyncio.sleep(1.5)  # the slow first request lands at Kela; its answer is never read
+        # The caller stopped waiting, but the slow request still lands at Kela and books; its answer is never read.
+        assert (await gw.finished_request("kela", fault=slow))["status"] == 200
+        assert len(await kela_bookings(gw)) == 1
         await gw.deliver()
         booking = (await gw.api.get(f"/v1/bookings/{response.json()['id']}")).json()
         assert booking["status"] == "booked" and len(await kela_bookings(gw)) == 1
@@ -161,16 +161,23 @@ async def test_a_booked_appointment_can_be_cancelled(gw: Harness) -> None:
     assert [b["status"] for b in await kela_bookings(gw)] == ["cancelled"]
 
 
-async def test_a_queued_booking_is_cancelled_before_it_reaches_kela(gw: Harness) -> None:
-    await with_consent(gw)
-    await gw.deliver()
-    await gw.fault("kela", status=503)
-    booking = (await gw.api.post("/v1/bookings", json=booking_body())).json()
-    cancel = {"reason": "Ei enää tarpeen", "cancelled_by": ACTOR}
-    assert (await gw.api.post(f"/v1/bookings/{booking['id']}/cancel", json=cancel)).json()["status"] == "cancelled"
-    await gw.simulators["kela"].delete("/_sim/faults")
-    await gw.deliver()
-    assert await kela_bookings(gw) == []
+async def test_a_queued_booking_is_cancelled_before_it_reaches_kela(database_url: str, tmp_path: Path) -> None:
+    clock = ManualClock()
+    async with running_gateway(database_url, tmp_path, clock=clock) as gw:
+        await with_consent(gw)
+        clock.catch_up()
+        await gw.deliver()
+        await gw.fault("kela", status=503)
+        booking = (await gw.api.post("/v1/bookings", json=booking_body())).json()
+        assert booking["status"] == "queued"
+        cancel = {"reason": "Ei enää tarpeen", "cancelled_by": ACTOR}
+        assert (await gw.api.post(f"/v1/bookings/{booking['id']}/cancel", json=cancel)).json()["status"] == "cancelled"
+        await gw.simulators["kela"].delete("/_sim/faults")
+        await gw.simulators["kela"].delete("/_sim/requests")
+        clock.catch_up()
+        clock.advance(3600)  # long after any retry of the failed attempt would have been due
+        assert await gw.deliver() == 0
+        assert await gw.requests("kela") == [] and await kela_bookings(gw) == []
 
 
 async def test_a_verbal_consent_is_used_up_by_one_booking(gw: Harness) -> None:

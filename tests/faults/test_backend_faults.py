@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from gateway.settings import WorkerSettings
+from tests.support.clock import ManualClock, no_jitter
 from tests.support.harness import FAST_WORKER, Harness, example, running_gateway
 
 
@@ -23,23 +25,51 @@ async def lifecare_counts(gw: Harness) -> dict[str, int]:
     return {kind: len(items) for kind, items in (await gw.resources()).items()}
 
 
-async def test_a_503_with_retry_after_is_retried_no_sooner_than_asked(gw: Harness) -> None:
-    await gw.fault(status=503, retry_after=1, times=1)
-    outcome_id = (await gw.post(example("05"))).json()["id"]
-    status = await gw.deliver_until_settled(outcome_id)
-    history = status["deliveries"][0]["attempt_history"]
-    assert [(a["result"], a["backend_status"]) for a in history] == [("transient", "503"), ("delivered", "200")]
-    gap = datetime.fromisoformat(history[1]["started_at"]) - datetime.fromisoformat(history[0]["started_at"])
-    assert gap.total_seconds() >= 1
-    assert (await lifecare_counts(gw))["Encounter"] == 1
+def aware(moment: str) -> datetime:
+    value = datetime.fromisoformat(moment)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+async def transactions(gw: Harness) -> list[dict[str, Any]]:
+    """The transactions Lifecare received (each delivery of example 05 is one POST)."""
+    return [r for r in await gw.requests("lifecare") if r["method"] == "POST" and r["path"] == "/"]
+
+
+@pytest.mark.parametrize("status", [429, 503])
+async def test_a_retry_after_is_honoured_not_a_moment_sooner(database_url: str, tmp_path: Path, status: int) -> None:
+    clock = ManualClock()
+    async with running_gateway(database_url, tmp_path, clock=clock, rand=no_jitter) as gw:
+        await gw.fault(status=status, retry_after=30, times=1)
+        outcome_id = (await gw.post(example("05"))).json()["id"]
+        failed_at = clock.catch_up()
+
+        assert await gw.deliver() == 1
+        [delivery] = (await gw.status(outcome_id))["deliveries"]
+        assert delivery["status"] == "pending"
+        assert aware(delivery["next_attempt_at"]) == failed_at + timedelta(seconds=30)
+
+        clock.advance(29.999)
+        assert await gw.deliver() == 0
+        assert len(await transactions(gw)) == 1
+
+        clock.advance(0.002)
+        assert await gw.deliver() == 1
+        [delivery] = (await gw.status(outcome_id))["deliveries"]
+        history = [(a["result"], a["backend_status"]) for a in delivery["attempt_history"]]
+        assert history == [("transient", str(status)), ("delivered", "200")]
+        assert len(await transactions(gw)) == 2
+        assert (await lifecare_counts(gw))["Encounter"] == 1
 
 
 async def test_a_timeout_is_retried_and_the_slow_request_does_not_duplicate(gw: Harness) -> None:
-    await gw.fault(latency=2, times=1)
+    slow = await gw.fault(latency=2, times=1)
     outcome_id = (await gw.post(example("05"))).json()["id"]
     status = await gw.deliver_until_settled(outcome_id)
     assert status["state"] == "delivered"
-    await asyncio.sleep(1.5)  # let the slow first request finish inside the simulator, too
+    assert [a["result"] for a in status["deliveries"][0]["attempt_history"]] == ["transient", "delivered"]
+    # The slow first transaction is still running in Lifecare; once it has been handled too, there is one copy.
+    assert (await gw.finished_request("lifecare", fault=slow))["status"] == 200
+    assert [r["fault"] for r in await transactions(gw)] == [slow, None]
     assert await lifecare_counts(gw) == {
         "Patient": 1,
         "Encounter": 1,
@@ -82,15 +112,22 @@ async def test_exhausted_retries_are_held_never_deleted(database_url: str, tmp_p
         assert await gw.count("deliveries") == 1
 
 
-async def test_a_lease_whose_worker_died_is_reclaimed(gw: Harness) -> None:
-    outcome_id = (await gw.post(example("05"))).json()["id"]
-    claimed = await gw.worker.claim("lifecare", 10)  # this "worker" then dies without reporting
-    assert len(claimed) == 1 and await gw.worker.claim("lifecare", 10) == []
-    await asyncio.sleep(FAST_WORKER.lease_seconds + 0.2)
-    status = await gw.deliver_until_settled(outcome_id)
-    history = status["deliveries"][0]["attempt_history"]
-    assert [a["result"] for a in history] == ["abandoned", "delivered"]
-    assert (await lifecare_counts(gw))["Encounter"] == 1
+async def test_a_lease_whose_worker_died_is_reclaimed_once_it_expires(database_url: str, tmp_path: Path) -> None:
+    clock = ManualClock()
+    async with running_gateway(database_url, tmp_path, clock=clock) as gw:
+        outcome_id = (await gw.post(example("05"))).json()["id"]
+        clock.catch_up()
+        claimed = await gw.worker.claim("lifecare", 10)  # this "worker" then dies without reporting
+        assert len(claimed) == 1
+
+        clock.advance(FAST_WORKER.lease_seconds - 0.001)  # the lease has not quite run out
+        assert await gw.worker.claim("lifecare", 10) == []
+
+        clock.advance(0.002)
+        assert await gw.deliver() == 1
+        [delivery] = (await gw.status(outcome_id))["deliveries"]
+        assert [a["result"] for a in delivery["attempt_history"]] == ["abandoned", "delivered"]
+        assert (await lifecare_counts(gw))["Encounter"] == 1
 
 
 async def test_two_workers_never_claim_the_same_delivery(gw: Harness) -> None:

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from sqlalchemy import text
 
 from adapters.registry import BACKENDS, build_adapters
 from gateway.api import create_app
-from gateway.outbox.worker import Worker
+from gateway.outbox.worker import Worker, utcnow
 from gateway.security.tokens import SCOPES, create_token
 from gateway.settings import GatewaySettings, WorkerSettings
 from gateway.state import build_state
@@ -30,6 +32,24 @@ def example(name: str) -> dict[str, Any]:
     path = next(EXAMPLES.glob(f"{name}*.json"))
     body: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return body
+
+
+T = TypeVar("T")
+
+
+async def eventually(
+    check: Callable[[], Awaitable[T | None]], *, seconds: float = 15, what: str = "the condition"
+) -> T:
+    """Poll ``check`` until it returns something other than None or False; that is the answer."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while True:
+        found = await check()
+        if found is not None and found is not False:
+            return found
+        if loop.time() > deadline:
+            raise AssertionError(f"{what} did not come true in {seconds} s")
+        await asyncio.sleep(0.02)
 
 
 FAST_WORKER = WorkerSettings(
@@ -82,8 +102,25 @@ class Harness:
         found: dict[str, list[dict[str, Any]]] = (await self.lifecare.get("/_sim/resources")).json()
         return found
 
-    async def fault(self, backend: str = "lifecare", **rule: Any) -> None:
-        (await self.simulators[backend].post("/_sim/faults", json=rule)).raise_for_status()
+    async def fault(self, backend: str = "lifecare", **rule: Any) -> str:
+        """Add a fault rule to a simulator; returns the rule's id (the request log names it)."""
+        response = await self.simulators[backend].post("/_sim/faults", json=rule)
+        response.raise_for_status()
+        rule_id: str = response.json()["id"]
+        return rule_id
+
+    async def requests(self, backend: str = "lifecare") -> list[dict[str, Any]]:
+        """A simulator's request log, oldest first: method, path, fault (rule id), status, ms (None while running)."""
+        log: list[dict[str, Any]] = (await self.simulators[backend].get("/_sim/requests")).json()["requests"]
+        return log
+
+    async def finished_request(self, backend: str, *, fault: str, seconds: float = 15) -> dict[str, Any]:
+        """Wait until the request that met fault rule ``fault`` has arrived and been answered (or dropped)."""
+
+        async def finished() -> dict[str, Any] | None:
+            return next((r for r in await self.requests(backend) if r["fault"] == fault and r["ms"] is not None), None)
+
+        return await eventually(finished, seconds=seconds, what=f"the {backend} request meeting fault {fault}")
 
     async def table_text(self) -> str:
         """Every row of every table, as text: for scanning what the database holds."""
@@ -117,9 +154,18 @@ class Harness:
 
 @asynccontextmanager
 async def running_gateway(
-    database_url: str, data_dir: Path, *, worker: WorkerSettings = FAST_WORKER, **settings: Any
+    database_url: str,
+    data_dir: Path,
+    *,
+    worker: WorkerSettings = FAST_WORKER,
+    clock: Callable[[], datetime] = utcnow,
+    rand: Callable[[], float] = random.random,
+    **settings: Any,
 ) -> AsyncIterator[Harness]:
-    """Gateway API + every simulator on real sockets, and a worker bound to the test's event loop."""
+    """Gateway API + every simulator on real sockets, and a worker bound to the test's event loop.
+
+    ``clock`` and ``rand`` are the test worker's (see :mod:`tests.support.clock`); the API keeps the wall clock.
+    """
     servers = {spec.name: ThreadedServer(spec.simulator()).start() for spec in BACKENDS}
     config = GatewaySettings(data_dir=data_dir, database_url=database_url, worker=worker, **settings)
     urls = {spec.name: servers[spec.name].url + spec.endpoint_suffix for spec in BACKENDS if spec.enabled(config)}
@@ -132,6 +178,8 @@ async def running_gateway(
         adapters=build_adapters(config, urls),
         mappings=engine_state.mappings.current,
         settings=config.worker,
+        clock=clock,
+        rand=rand,
     )
     api = httpx.AsyncClient(base_url=api_server.url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
     simulators = {name: httpx.AsyncClient(base_url=server.url, timeout=30) for name, server in servers.items()}
