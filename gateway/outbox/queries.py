@@ -24,7 +24,12 @@ def _blocks() -> dict[str, str]:
 @cache
 def query(name: str, dialect: str) -> TextClause:
     """The named query for ``dialect`` ('sqlite' or 'postgresql'), with typed bind parameters."""
-    sql = _blocks()[name].replace("{skip_locked}", "FOR UPDATE SKIP LOCKED" if dialect == "postgresql" else "")
+    postgresql = dialect == "postgresql"
+    sql = (
+        _blocks()[name]
+        .replace("{skip_locked}", "FOR UPDATE SKIP LOCKED" if postgresql else "")
+        .replace("{lock_rows}", "FOR UPDATE" if postgresql else "")
+    )
     clause = text(sql)
     params: list[BindParameter[Any]] = [bindparam(p, type_=UtcDateTime()) for p in _TIMESTAMPS if f":{p}" in sql]
     if ":refs" in sql:

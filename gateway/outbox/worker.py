@@ -5,6 +5,17 @@ delays another. A claim is a lease: a heartbeat extends it while the delivery is
 a worker that dies simply stops extending it, after which any worker reclaims the delivery. Every
 attempt is recorded with its timing and the back-end's answer; every success also writes a
 disclosure record (who received what, on which legal basis).
+
+A claim is identified by its worker and its attempt number. A result is applied only by a guarded
+UPDATE that matches the delivery while that claim still holds it, and the attempt (and, for a
+success, the disclosure) is written in the same transaction, after checking the row count. A
+worker that reports after its claim was taken away (it was paused past its lease and another
+worker reclaimed the delivery) changes nothing: its result is recorded as a ``late`` attempt. The
+transaction that takes a claim away records the claim's attempt as ``abandoned`` (see
+``queries.sql`` for the invariant this keeps between ``deliveries.attempts`` and the history).
+
+Short transactions (claims, lease renewals, recording results) are retried in process across
+transient database errors (``gateway.store.retrying``); the adapter call itself never is.
 """
 
 from __future__ import annotations
@@ -15,12 +26,13 @@ import random
 import socket
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
-from sqlalchemy import insert, select
+from sqlalchemy import RowMapping, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.consents.service import refusal_for_delivery
@@ -32,9 +44,12 @@ from gateway.outbox.adapter import Adapter, DeliveryResult, DeliveryWork
 from gateway.outbox.queries import query
 from gateway.outbox.retry import Decision, RetryPolicy, decide
 from gateway.settings import WorkerSettings
+from gateway.store.retrying import DEFAULT_POLICY, TransientRetryPolicy, retry_transient
 from gateway.store.schema import attempts, deliveries, disclosures
 
 log = get_logger("gateway.worker")
+
+T = TypeVar("T")
 
 
 def utcnow() -> datetime:
@@ -48,7 +63,7 @@ def new_worker_id() -> str:
 @dataclass(frozen=True, slots=True)
 class Claimed:
     work: DeliveryWork
-    reclaimed_from: str | None
+    reclaimed_from: str | None  # the worker whose expired lease this claim took over, if any
 
 
 class Worker:
@@ -65,6 +80,7 @@ class Worker:
         worker_id: str | None = None,
         clock: Callable[[], datetime] = utcnow,
         rand: Callable[[], float] = random.random,
+        db_retries: TransientRetryPolicy = DEFAULT_POLICY,
     ) -> None:
         self.engine = engine
         self.adapters = dict(adapters)
@@ -74,6 +90,7 @@ class Worker:
         self.worker_id = worker_id or new_worker_id()
         self.clock = clock
         self.rand = rand
+        self.db_retries = db_retries
         self.policy = RetryPolicy(
             max_attempts=settings.max_attempts,
             base_delay=settings.base_delay_seconds,
@@ -81,7 +98,8 @@ class Worker:
             max_retry_after=settings.max_retry_after_seconds,
         )
         self._dialect = engine.dialect.name
-        self._in_flight: dict[str, set[str]] = {name: set() for name in self.adapters}
+        # The claims this worker is working on, per back-end: delivery id -> attempt number.
+        self._in_flight: dict[str, dict[str, int]] = {name: {} for name in self.adapters}
 
     # -- running -----------------------------------------------------------------------------
 
@@ -122,10 +140,11 @@ class Worker:
             claimed: list[Claimed] = []
             if free > 0:
                 try:
-                    claimed = await self.claim(backend, free)
+                    claimed = await self.claim(backend, free)  # transient database errors are retried inside
                 except Exception as exc:
+                    # Not transient, or transient past the retry budget: keep the loop alive, try next poll.
                     log.error("claim failed", backend=backend, **failure(exc))
-                    await _sleep_or_stop(stop, self.settings.poll_seconds * 4)
+                    await _sleep_or_stop(stop, self.settings.poll_seconds)
                     continue
                 for item in claimed:
                     task = asyncio.create_task(self.process(backend, item))
@@ -148,13 +167,17 @@ class Worker:
             if not ids:
                 continue
             try:
-                async with self.engine.begin() as conn:
-                    await conn.execute(
-                        query("renew_leases", self._dialect),
-                        {"owner": self.worker_id, "lease_until": self._lease_until(), "ids": ids},
-                    )
+                await self._retrying(partial(self._renew, ids), "renew leases")
             except Exception as exc:
                 log.error("lease renewal failed", **failure(exc))
+
+    async def _renew(self, ids: list[str]) -> None:
+        # Idempotent: a repeat only extends the same leases again.
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                query("renew_leases", self._dialect),
+                {"owner": self.worker_id, "lease_until": self._lease_until(), "ids": ids},
+            )
 
     async def _housekeeping(self, stop: asyncio.Event) -> None:
         while not await _sleep_or_stop(stop, 60):
@@ -169,30 +192,43 @@ class Worker:
     def _lease_until(self) -> datetime:
         return self.clock() + timedelta(seconds=self.settings.lease_seconds)
 
+    async def _retrying(self, fn: Callable[[], Awaitable[T]], operation: str) -> T:
+        return await retry_transient(fn, operation=operation, policy=self.db_retries)
+
     async def claim(self, backend: str, limit: int) -> list[Claimed]:
-        params = {"owner": self.worker_id, "lease_until": self._lease_until(), "now": self.clock()}
-        return await self._claimed(backend, "claim_due", {**params, "backend": backend, "limit": limit})
+        return await self._claimed(backend, "claim_due", {"backend": backend, "limit": limit})
 
     async def claim_delivery(self, backend: str, delivery_id: str) -> Claimed | None:
         """Lease one given delivery now, if it is due (for a first attempt made while a caller waits)."""
-        params = {"owner": self.worker_id, "lease_until": self._lease_until(), "now": self.clock(), "id": delivery_id}
-        claimed = await self._claimed(backend, "claim_one", params)
+        claimed = await self._claimed(backend, "claim_one", {"id": delivery_id})
         return claimed[0] if claimed else None
 
     async def release(self, backend: str, delivery_id: str) -> None:
-        """Hand a claimed delivery back to the queue at once; a background worker finishes it."""
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                query("release_lease", self._dialect), {"id": delivery_id, "owner": self.worker_id, "now": self.clock()}
-            )
-        self._in_flight.get(backend, set()).discard(delivery_id)
+        """Hand a claimed delivery back to the queue at once; a background worker finishes it.
+
+        The attempt the claim counted is recorded as abandoned in the same transaction (whatever it
+        did at the back-end, nobody heard the answer). Safe to repeat: once released, the delivery
+        is no longer this worker's and both statements match nothing.
+        """
+
+        async def release_once() -> None:
+            params = {"id": delivery_id, "owner": self.worker_id, "now": self.clock()}
+            async with self.engine.begin() as conn:
+                await conn.execute(query("record_released", self._dialect), params)
+                await conn.execute(query("release_lease", self._dialect), params)
+
+        await self._retrying(release_once, "release a claim")
+        self._in_flight.get(backend, {}).pop(delivery_id, None)
 
     async def _claimed(self, backend: str, name: str, params: dict[str, Any]) -> list[Claimed]:
-        async with self.engine.begin() as conn:
-            if name == "claim_due":
-                await conn.execute(query("expire_leases", self._dialect), {"backend": backend, "now": params["now"]})
-            rows = (await conn.execute(query(name, self._dialect), params)).mappings().all()
-            previous = await self._previous_refs(conn, [r["supersedes"] for r in rows if r["supersedes"]])
+        # Retried whole after a transient error. Should a failed COMMIT have committed after all,
+        # the deliveries it leased are in no one's hands: nobody renews their leases, so they
+        # expire, their attempts are recorded as abandoned and they are claimed again.
+        rows, previous, reclaimed = await self._retrying(
+            lambda: self._claim_once(backend, name, params), "claim deliveries"
+        )
+        for delivery_id, previous_owner in reclaimed:
+            log.warning("reclaimed an expired lease", delivery=delivery_id, previous_owner=previous_owner)
         claimed = []
         for row in rows:
             reason = row["status_reason"] or ""
@@ -213,8 +249,28 @@ class Worker:
                     reason.removeprefix("reclaimed from ") if reason.startswith("reclaimed from ") else None,
                 )
             )
-            self._in_flight.setdefault(backend, set()).add(row["id"])
+            self._in_flight.setdefault(backend, {})[row["id"]] = row["attempts"]
         return claimed
+
+    async def _claim_once(
+        self, backend: str, name: str, params: dict[str, Any]
+    ) -> tuple[list[RowMapping], dict[str, Any], list[tuple[str, str]]]:
+        now = self.clock()
+        params = {**params, "owner": self.worker_id, "lease_until": self._lease_until(), "now": now}
+        reclaimed: list[tuple[str, str]] = []
+        async with self.engine.begin() as conn:
+            if name == "claim_due":
+                # The abandoned attempts are recorded, and their rows locked, before the leases are
+                # taken away: both in this transaction, so the history never lags the count.
+                found = await conn.execute(query("record_abandoned", self._dialect), {"backend": backend, "now": now})
+                reclaimed = [(r.delivery_id, r.worker) for r in found]
+                if reclaimed:
+                    await conn.execute(
+                        query("expire_leases", self._dialect), {"ids": [i for i, _ in reclaimed], "now": now}
+                    )
+            rows = (await conn.execute(query(name, self._dialect), params)).mappings().all()
+            previous = await self._previous_refs(conn, [r["supersedes"] for r in rows if r["supersedes"]])
+        return list(rows), previous, reclaimed
 
     async def _previous_refs(self, conn: AsyncConnection, ids: list[str]) -> dict[str, Any]:
         if not ids:
@@ -225,85 +281,120 @@ class Worker:
     async def process(self, backend: str, claimed: Claimed) -> None:
         work = claimed.work
         adapter = self.adapters[backend]
-        if claimed.reclaimed_from is not None:
-            await self._record_abandoned(work, claimed.reclaimed_from)
-        if work.consent_id is not None and await self._consent_lapsed(backend, work):
-            return
-        started = self.clock()
-        t0 = time.perf_counter()
         try:
-            result = await adapter.deliver(work, self.mappings())
-        except DeliveryError as error:
-            await self._failed(backend, work, error, started, time.perf_counter() - t0)
-        except Exception as exc:  # an adapter bug must not lose the delivery: retry, then hold
-            log.error("adapter raised an unexpected error", backend=backend, delivery=work.delivery_id, **failure(exc))
-            unexpected = TransientDeliveryError(f"unexpected {type(exc).__name__} in the {backend} adapter")
-            await self._failed(backend, work, unexpected, started, time.perf_counter() - t0)
-        else:
-            await self._succeeded(backend, work, result, started, time.perf_counter() - t0)
+            if work.consent_id is not None and await self._consent_lapsed(backend, work):
+                return
+            started = self.clock()
+            t0 = time.perf_counter()
+            try:
+                result = await adapter.deliver(work, self.mappings())
+            except DeliveryError as error:
+                await self._failed(backend, work, error, started, time.perf_counter() - t0)
+            except Exception as exc:  # an adapter bug must not lose the delivery: retry, then hold
+                log.error(
+                    "adapter raised an unexpected error", backend=backend, delivery=work.delivery_id, **failure(exc)
+                )
+                unexpected = TransientDeliveryError(f"unexpected {type(exc).__name__} in the {backend} adapter")
+                await self._failed(backend, work, unexpected, started, time.perf_counter() - t0)
+            else:
+                await self._succeeded(backend, work, result, started, time.perf_counter() - t0)
+        except Exception as exc:
+            # The database stayed unreachable past the retries: the lease runs out, the attempt is
+            # recorded as abandoned and the delivery is claimed again.
+            log.error("could not record a delivery attempt", backend=backend, delivery=work.delivery_id, **failure(exc))
         finally:
-            self._in_flight.get(backend, set()).discard(work.delivery_id)
+            held = self._in_flight.get(backend, {})
+            if held.get(work.delivery_id) == work.attempt:  # not a newer claim of the same delivery
+                del held[work.delivery_id]
 
     async def _consent_lapsed(self, backend: str, work: DeliveryWork) -> bool:
-        """Check the bound consent just before sending; if it lapsed, hold the delivery for a new one."""
+        """Check the bound consent just before sending; if it lapsed, hold the delivery for a new one.
+
+        True means: do not send (held now, or the claim was lost meanwhile).
+        """
         assert work.consent_id is not None
+        consent_id = work.consent_id
         now = self.clock()
-        async with self.engine.begin() as conn:
-            why = await refusal_for_delivery(conn, delivery_id=work.delivery_id, consent_id=work.consent_id, now=now)
-            if why is None:
-                return False
-            await conn.execute(
-                query("hold_for_consent", self._dialect),
-                {
-                    "id": work.delivery_id,
-                    "owner": self.worker_id,
-                    "reason": f"{why}; waiting for a valid consent",
-                    "now": now,
-                },
-            )
-        self._in_flight.get(backend, set()).discard(work.delivery_id)
-        log.info("delivery held for consent", backend=backend, delivery=work.delivery_id)
+
+        async def check_once() -> tuple[str | None, bool]:
+            async with self.engine.begin() as conn:
+                why = await refusal_for_delivery(conn, delivery_id=work.delivery_id, consent_id=consent_id, now=now)
+                if why is None:
+                    return None, True
+                held = await conn.execute(
+                    query("hold_for_consent", self._dialect),
+                    {
+                        "id": work.delivery_id,
+                        "owner": self.worker_id,
+                        "attempt": work.attempt,
+                        "reason": f"{why}; waiting for a valid consent",
+                        "now": now,
+                    },
+                )
+                if held.rowcount == 1:
+                    return why, True
+                return why, not await self._lost(conn, work, now, 0.0, "held for consent", None)
+
+        why, applied = await self._retrying(check_once, "hold for consent")
+        if why is None:
+            return False
+        if applied:
+            log.info("delivery held for consent", backend=backend, delivery=work.delivery_id)
+        else:
+            self._report_late(backend, work, "held_for_consent", None)
         return True
 
     async def _succeeded(
         self, backend: str, work: DeliveryWork, result: DeliveryResult, started: datetime, seconds: float
     ) -> None:
         now = self.clock()
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                query("complete", self._dialect),
-                {
-                    "id": work.delivery_id,
-                    "owner": self.worker_id,
-                    "refs": result.references,
-                    "now": now,
-                    "reason": result.message or None,
-                },
-            )
-            await self._record_attempt(conn, work, started, seconds, "delivered", result.backend_status, result.message)
-            row = (
+
+        async def record_once() -> bool:
+            async with self.engine.begin() as conn:
+                completed = await conn.execute(
+                    query("complete", self._dialect),
+                    {
+                        "id": work.delivery_id,
+                        "owner": self.worker_id,
+                        "attempt": work.attempt,
+                        "refs": result.references,
+                        "now": now,
+                        "reason": result.message or None,
+                    },
+                )
+                if completed.rowcount != 1:
+                    return not await self._lost(conn, work, started, seconds, "delivered", result.backend_status)
+                await self._record_attempt(
+                    conn, work, started, seconds, "delivered", result.backend_status, result.message
+                )
+                row = (
+                    await conn.execute(
+                        select(
+                            deliveries.c.kind,
+                            deliveries.c.legal_basis,
+                            deliveries.c.consent_id,
+                            deliveries.c.origin_consent_id,
+                        ).where(deliveries.c.id == work.delivery_id)
+                    )
+                ).one()
                 await conn.execute(
-                    select(
-                        deliveries.c.kind,
-                        deliveries.c.legal_basis,
-                        deliveries.c.consent_id,
-                        deliveries.c.origin_consent_id,
-                    ).where(deliveries.c.id == work.delivery_id)
+                    insert(disclosures).values(
+                        delivery_id=work.delivery_id,
+                        outcome_id=work.outcome_id,
+                        backend=backend,
+                        kind=row.kind,
+                        legal_basis=row.legal_basis,
+                        # the consent that authorised it, or the consent it carries to Kela / the register
+                        consent_id=row.consent_id or row.origin_consent_id,
+                        disclosed_at=now,
+                        actor=self.worker_id,
+                    )
                 )
-            ).one()
-            await conn.execute(
-                insert(disclosures).values(
-                    delivery_id=work.delivery_id,
-                    outcome_id=work.outcome_id,
-                    backend=backend,
-                    kind=row.kind,
-                    legal_basis=row.legal_basis,
-                    # the consent that authorised it, or the consent it carries to Kela / the register
-                    consent_id=row.consent_id or row.origin_consent_id,
-                    disclosed_at=now,
-                    actor=self.worker_id,
-                )
-            )
+                return True
+
+        if not await self._retrying(record_once, "record a delivery"):
+            self._report_late(backend, work, "delivered", result.backend_status)
+            return
         self.metrics.deliveries.labels(backend, "delivered").inc()
         self.metrics.delivery_seconds.labels(backend).observe(seconds)
         log.info(
@@ -321,9 +412,17 @@ class Worker:
         now = self.clock()
         decision = decide(self.policy, attempt=work.attempt, error=error, now=now, rand=self.rand)
         result = "transient" if isinstance(error, TransientDeliveryError) else "permanent"
-        async with self.engine.begin() as conn:
-            await self._apply(conn, work, decision, error, now)
-            await self._record_attempt(conn, work, started, seconds, result, error.backend_status, error.message)
+
+        async def record_once() -> bool:
+            async with self.engine.begin() as conn:
+                if not await self._apply(conn, work, decision, error, now):
+                    return not await self._lost(conn, work, started, seconds, result, error.backend_status)
+                await self._record_attempt(conn, work, started, seconds, result, error.backend_status, error.message)
+                return True
+
+        if not await self._retrying(record_once, "record a failed delivery"):
+            self._report_late(backend, work, result, error.backend_status)
+            return
         self.metrics.deliveries.labels(backend, result).inc()
         self.metrics.delivery_seconds.labels(backend).observe(seconds)
         log.warning(
@@ -340,31 +439,80 @@ class Worker:
 
     async def _apply(
         self, conn: AsyncConnection, work: DeliveryWork, decision: Decision, error: DeliveryError, now: datetime
-    ) -> None:
+    ) -> bool:
+        """Reschedule or park the delivery; False if this claim no longer holds it (nothing changed)."""
+        claim = {"id": work.delivery_id, "owner": self.worker_id, "attempt": work.attempt, "now": now}
         if decision.outcome == "retry":
-            await conn.execute(
+            changed = await conn.execute(
                 query("reschedule", self._dialect),
-                {
-                    "id": work.delivery_id,
-                    "owner": self.worker_id,
-                    "not_before": decision.not_before,
-                    "error": error.message,
-                    "reason": decision.reason,
-                    "now": now,
-                },
+                {**claim, "not_before": decision.not_before, "error": error.message, "reason": decision.reason},
             )
         else:
-            await conn.execute(
+            changed = await conn.execute(
                 query("park", self._dialect),
                 {
-                    "id": work.delivery_id,
-                    "owner": self.worker_id,
-                    "now": now,
+                    **claim,
                     "error": error.message,
                     "status": "held" if decision.outcome == "hold" else "failed",
                     "reason": decision.reason,
                 },
             )
+        return changed.rowcount == 1
+
+    async def _lost(
+        self,
+        conn: AsyncConnection,
+        work: DeliveryWork,
+        started: datetime,
+        seconds: float,
+        result: str,
+        backend_status: str | None,
+    ) -> bool:
+        """After a guarded UPDATE matched nothing: was the claim taken away? If so, record the result as late.
+
+        The guards (lease owner, ``in_flight``, attempt number) match while this claim holds the
+        delivery. They do not look at ``lease_expires_at``: a lease that has expired but that no one
+        has reclaimed still counts as held. The guarded UPDATE and ``record_abandoned`` +
+        ``expire_leases`` both change the row only while it is in flight, so whichever commits
+        first wins it and the other matches nothing: a result is never applied over another
+        worker's claim, however late it comes. Requiring ``lease_expires_at >= :now`` as well
+        would add no safety but would (1) let clock skew decide, comparing a lease written from
+        one worker's clock with the clock of the worker that has just been paused, and (2) throw
+        away the only attempt that was made: the delivery would sit in flight until reclaimed
+        and be sent once more, for the back-end to recognise as a repeat. The lease says when
+        others may take over; the claim is the fence.
+
+        Matching nothing has two causes. Either another transaction took the claim away (an
+        expired lease reclaimed, a caller that stopped waiting), and it recorded this claim's
+        attempt as abandoned in the same transaction; or an earlier try of this very transaction
+        committed although its COMMIT reported an error (its outcome was unknown, so it was
+        retried). Then the result is already recorded and nothing is written twice: this is what
+        makes recording a result safe to retry.
+        """
+        params = {"id": work.delivery_id, "attempt": work.attempt, "owner": self.worker_id}
+        if not (await conn.execute(query("claim_taken", self._dialect), params)).scalar_one():
+            return False
+        await self._record_attempt(
+            conn,
+            work,
+            started,
+            seconds,
+            "late",
+            backend_status,
+            f"{result} after the lease was lost: another worker owns the delivery; this result changed nothing",
+        )
+        return True
+
+    def _report_late(self, backend: str, work: DeliveryWork, result: str, backend_status: str | None) -> None:
+        self.metrics.deliveries.labels(backend, "late").inc()
+        log.warning(
+            "result came after the lease was lost; recorded as late",
+            backend=backend,
+            delivery=work.delivery_id,
+            attempt=work.attempt,
+            result=result,
+            status=backend_status,
+        )
 
     async def _record_attempt(
         self,
@@ -389,37 +537,28 @@ class Worker:
             )
         )
 
-    async def _record_abandoned(self, work: DeliveryWork, previous_owner: str) -> None:
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                insert(attempts).values(
-                    delivery_id=work.delivery_id,
-                    number=work.attempt - 1,
-                    worker=previous_owner,
-                    started_at=self.clock(),
-                    duration_ms=0,
-                    result="abandoned",
-                    backend_status=None,
-                    message="the worker's lease expired before it reported; reclaimed",
-                )
-            )
-        log.warning("reclaimed an expired lease", delivery=work.delivery_id, previous_owner=previous_owner)
-
     async def release_awaiting_adapter(self) -> None:
-        async with self.engine.begin() as conn:
-            for backend in self.adapters:
-                await conn.execute(
-                    query("release_awaiting_adapter", self._dialect), {"backend": backend, "now": self.clock()}
-                )
+        async def release_once() -> None:  # idempotent: a repeat finds nothing left to release
+            async with self.engine.begin() as conn:
+                for backend in self.adapters:
+                    await conn.execute(
+                        query("release_awaiting_adapter", self._dialect), {"backend": backend, "now": self.clock()}
+                    )
+
+        await self._retrying(release_once, "release deliveries awaiting an adapter")
 
     async def purge_payloads(self) -> int:
         now = self.clock()
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
-                query("purge_payloads", self._dialect),
-                {"now": now, "older_than": now - timedelta(hours=self.settings.purge_after_hours)},
-            )
-        return int(result.rowcount or 0)
+
+        async def purge_once() -> int:  # idempotent: a repeat finds nothing left to purge
+            async with self.engine.begin() as conn:
+                result = await conn.execute(
+                    query("purge_payloads", self._dialect),
+                    {"now": now, "older_than": now - timedelta(hours=self.settings.purge_after_hours)},
+                )
+            return int(result.rowcount or 0)
+
+        return await self._retrying(purge_once, "purge payloads")
 
     async def aclose(self) -> None:
         for adapter in self.adapters.values():

@@ -32,11 +32,14 @@ def test_every_named_query_compiles_for_both_dialects(dialect: str) -> None:
     assert names() == [
         "claim_due",
         "claim_one",
+        "claim_taken",
         "complete",
         "expire_leases",
         "hold_for_consent",
         "park",
         "purge_payloads",
+        "record_abandoned",
+        "record_released",
         "release_awaiting_adapter",
         "release_lease",
         "renew_leases",
@@ -44,7 +47,7 @@ def test_every_named_query_compiles_for_both_dialects(dialect: str) -> None:
     ]
     for name in names():
         sql = str(query(name, dialect))
-        assert ("SKIP LOCKED" in sql) == (dialect == "postgresql" and name == "claim_due")
+        assert ("SKIP LOCKED" in sql) == (dialect == "postgresql" and name in ("claim_due", "record_abandoned"))
 
 
 def test_a_logged_failure_names_its_type_and_place_but_never_its_message() -> None:
