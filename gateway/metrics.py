@@ -17,7 +17,8 @@ class Metrics:
         )
         self.deliveries = Counter(
             "gateway_delivery_attempts",
-            "Delivery attempts by back-end and result.",
+            "Delivery attempts by back-end and result (delivered, transient, permanent; late: a result that"
+            " came after the worker's claim was taken away, which changed nothing).",
             ["backend", "result"],
             registry=r,
         )

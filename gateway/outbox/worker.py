@@ -163,13 +163,16 @@ class Worker:
     async def _heartbeat(self, stop: asyncio.Event) -> None:
         interval = self.settings.lease_seconds / 3
         while not await _sleep_or_stop(stop, interval):
-            ids = [i for held in self._in_flight.values() for i in held]
-            if not ids:
-                continue
             try:
-                await self._retrying(partial(self._renew, ids), "renew leases")
+                await self.renew_leases()
             except Exception as exc:
                 log.error("lease renewal failed", **failure(exc))
+
+    async def renew_leases(self) -> None:
+        """Extend the leases of the claims this worker is working on (the heartbeat's beat)."""
+        ids = [i for held in self._in_flight.values() for i in held]
+        if ids:
+            await self._retrying(partial(self._renew, ids), "renew leases")
 
     async def _renew(self, ids: list[str]) -> None:
         # Idempotent: a repeat only extends the same leases again.

@@ -428,6 +428,19 @@ async def test_a_claim_broken_by_a_transient_database_error_is_retried(
     assert failed and claimed.work.delivery_id == delivery_id and claimed.work.attempt == 1
 
 
+async def test_a_lease_renewal_broken_by_a_transient_database_error_is_retried(
+    engines: list[AsyncEngine], clock: Clock, mappings: MappingSet
+) -> None:
+    delivery_id = await queue(engines[0])
+    a = worker(engines[0], "worker-a", Backend(refs={}), clock, mappings)
+    await a.claim("lifecare", 1)
+    clock.advance(LEASE / 3)
+    with one_transient_error_on(engines[0], "SET lease_expires_at") as failed:
+        await a.renew_leases()
+    assert failed
+    assert (await delivery(engines[0], delivery_id)).lease_expires_at == clock() + timedelta(seconds=LEASE)
+
+
 async def test_recording_a_delivery_broken_by_a_transient_database_error_is_retried(
     engines: list[AsyncEngine], clock: Clock, mappings: MappingSet
 ) -> None:
