@@ -199,7 +199,9 @@ async def _answer(state: GatewayState, booking_id: str, principal: Principal) ->
         log.info("booking made", booking=booking_id, client=principal.name)
         return JSONResponse(found, status_code=201, headers=location)
     if found["status"] == "failed":
-        last = found["attempt_history"][-1] if found["attempt_history"] else {}
+        # The attempt that failed it: a late answer from a worker that lost its claim decided nothing.
+        decided = [a for a in found["attempt_history"] if a["result"] != "late"]
+        last = decided[-1] if decided else {}
         outcome = {
             "no-free-slot": ("no_free_slot", "no-free-slot", "No free slot"),
             "Client.SlotTaken": ("slot_taken", "slot-taken", "The chosen slot was taken"),
