@@ -81,13 +81,17 @@ class Harness:
         return await self.worker.run_until_idle()
 
     async def deliver_until_settled(self, outcome_id: str, *, seconds: float = 15) -> dict[str, Any]:
-        """Run the worker until the outcome's deliveries stop moving (delivered, held or failed)."""
+        """Run the worker until the outcome's deliveries stop moving (delivered, held, failed or cancelled).
+
+        An ``unchanged`` delivery of a correction has settled when the delivery it points at has.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
         while loop.time() < deadline:
             await self.deliver()
             status = await self.status(outcome_id)
-            if all(d["status"] in ("delivered", "held", "failed") for d in status["deliveries"]):
+            settled = ("delivered", "held", "failed", "cancelled")
+            if all(d.get("counts_as", d["status"]) in settled for d in status["deliveries"]):
                 return status
             await asyncio.sleep(0.05)
         raise AssertionError("deliveries did not settle")
