@@ -28,6 +28,7 @@ from adapters.kanta.structures import structure_for
 from gateway.errors import BackendRejected, BackendUnavailable, RenderError, TransientDeliveryError
 from gateway.mappings import MappingSet
 from gateway.outbox.adapter import DeliveryResult, DeliveryWork
+from gateway.redaction import personal_values, redact
 
 KIND = "social_care_document"
 
@@ -51,6 +52,7 @@ class KantaAdapter:
         self.clock = clock
 
     async def deliver(self, work: DeliveryWork, mappings: MappingSet) -> DeliveryResult:
+        personal = personal_values(work.payload)
         rendered = render_work(work, mappings)
         message = build_archive_message(
             rendered.document_bytes,
@@ -59,11 +61,12 @@ class KantaAdapter:
             created_at=self.clock(),
             sender_oid=mappings.organisation.oid,
         )
-        _require_valid("the archive request", validation.validate_xml(validation.message_schema(), message))
+        _require_valid("the archive request", validation.validate_xml(validation.message_schema(), message), personal)
         try:
             receipt = await self.client.archive(message, new_version=rendered.ids.replaces is not None)
         except HANDLED as exc:
-            outcome = translate(exc, document_oid=rendered.ids.document_oid)
+            # What the archive says about the client is redacted with this delivery's own values.
+            outcome = translate(exc, document_oid=rendered.ids.document_oid, personal=personal)
             if isinstance(outcome, AlreadyArchived):
                 return DeliveryResult(
                     references={**rendered.references(), "message_id": None, "archived_at": None},
@@ -102,14 +105,16 @@ def render_work(work: DeliveryWork, mappings: MappingSet) -> RenderedDocument:
         previous_refs=work.previous_refs,
     )
     rendered = render_document(work.payload, mappings, ids=ids, schema=validation.sosmeta_schema(structure.oid))
-    _require_valid(structure.title, validation.validate_content(structure.oid, rendered.content.data))
-    _require_valid("the CDA document", validation.validate_document(rendered.document))
+    personal = personal_values(work.payload)
+    _require_valid(structure.title, validation.validate_content(structure.oid, rendered.content.data), personal)
+    _require_valid("the CDA document", validation.validate_document(rendered.document), personal)
     return rendered
 
 
-def _require_valid(what: str, problems: list[validation.Problem]) -> None:
+def _require_valid(what: str, problems: list[validation.Problem], personal: frozenset[str]) -> None:
+    """A RenderError naming the first problems; a schema's message may quote the document's values."""
     if problems:
-        shown = "; ".join(str(p) for p in problems[:3])
+        shown = redact("; ".join(str(p) for p in problems[:3]), personal)
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
         raise RenderError(f"{what} would not be valid: {shown}{more}")
 

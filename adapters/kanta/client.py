@@ -34,7 +34,6 @@ from zeep.wsdl.utils import etree_to_string
 from adapters.kanta.settings import KantaSettings
 from gateway.errors import ConfigurationError
 
-MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 THROTTLING_STATUSES = frozenset({429, 503})
 _HOP_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 ZEEP_SETTINGS = zeep.Settings(
@@ -161,13 +160,13 @@ class KantaClient:
         settings: KantaSettings,
         *,
         wsdl_url: str,
-        max_response_bytes: int = MAX_RESPONSE_BYTES,
+        max_response_bytes: int | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         verify = tls_verification(settings)
         timeout = httpx.Timeout(settings.timeout_seconds)
         self._wsdl_url = wsdl_url
-        self._max = max_response_bytes
+        self._max = max_response_bytes or settings.max_response_bytes
         self._http = httpx.AsyncClient(
             verify=verify,
             timeout=timeout,
@@ -176,9 +175,7 @@ class KantaClient:
             transport=transport,
         )
         self._wsdl_http = httpx.Client(verify=verify, timeout=timeout, follow_redirects=False)
-        self._transport = _Transport(
-            client=self._http, wsdl_client=self._wsdl_http, max_response_bytes=max_response_bytes
-        )
+        self._transport = _Transport(client=self._http, wsdl_client=self._wsdl_http, max_response_bytes=self._max)
         self._zeep: Any = None
         self._loading = asyncio.Lock()
 
@@ -186,7 +183,7 @@ class KantaClient:
         """Send an RCMR_IN100002FI01 (or, for a new version, RCMR_IN100016FI01) message."""
         service = await self._service()
         operation = service.ArchiveNewVersion if new_version else service.ArchiveDocument
-        reply = await operation(_value_1=message)
+        reply = await _answer_of(operation, _value_1=message)
         try:
             return Receipt(
                 acknowledgement=_text(reply.acknowledgement),
@@ -201,7 +198,7 @@ class KantaClient:
 
     async def fetch(self, document_id: str) -> ArchivedDocument:
         service = await self._service()
-        reply = await service.FetchDocument(documentId=document_id)
+        reply = await _answer_of(service.FetchDocument, documentId=document_id)
         try:
             return ArchivedDocument(summary=_summary(reply), content=bytes(reply.content))
         except (AttributeError, TypeError, ValueError):
@@ -210,7 +207,7 @@ class KantaClient:
     async def query(self, client_id: str) -> list[DocumentSummary]:
         """Every document archived for a client, by hetu (sent in the body, never in a URL)."""
         service = await self._service()
-        reply = await service.QueryDocuments(clientId=client_id)
+        reply = await _answer_of(service.QueryDocuments, clientId=client_id)
         try:
             return [_summary(item) for item in reply or []]
         except (AttributeError, TypeError, ValueError):
@@ -231,6 +228,19 @@ class KantaClient:
     async def aclose(self) -> None:
         await self._http.aclose()
         self._wsdl_http.close()
+
+
+async def _answer_of(operation: Any, **kwargs: Any) -> Any:
+    """Call one operation; a reply whose SOAP Body holds no answer element is a MalformedReply.
+
+    zeep reads the answer as the Body's first child and fails with a bare IndexError when there is
+    none (a 200 with ``<soap:Body/>``): caught here, at the call, so that it reaches the one
+    translation as what it is.
+    """
+    try:
+        return await operation(**kwargs)
+    except IndexError:
+        raise MalformedReply("the reply's SOAP Body holds no answer") from None
 
 
 def _text(value: Any) -> str:

@@ -25,12 +25,14 @@ finite, after which the delivery is held for an operator. Why DTD-carrying repli
 from something that is not the archive; it is never expanded or parsed further, and an operator
 must look before anything is sent there again.
 
-Messages name the failure and the archive's own fault text (hetu-shaped text masked); they never
-repeat a request or reply body.
+Messages name the failure and the archive's own fault text and location, redacted
+(:func:`gateway.redaction.redact`) with the delivery's own personal values and the hetu and phone
+patterns; they never repeat a request or reply body. Fault codes are kept as they are.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import httpx
@@ -48,7 +50,7 @@ from gateway.errors import (
     DeliveryError,
     RenderError,
 )
-from gateway.logs import redact_text
+from gateway.redaction import redact
 
 MODEL_NS = "urn:asiakasohjaus:kanta-archive-model:1"
 ALREADY_ARCHIVED = "DocumentAlreadyArchived"
@@ -104,10 +106,16 @@ class AlreadyArchived:
     message: str
 
 
-def translate(error: BaseException, *, document_oid: str | None = None) -> DeliveryError | AlreadyArchived:
-    """What ``error`` (one of :data:`HANDLED`) means for the delivery of ``document_oid``."""
+def translate(
+    error: BaseException, *, document_oid: str | None = None, personal: Iterable[str] = ()
+) -> DeliveryError | AlreadyArchived:
+    """What ``error`` (one of :data:`HANDLED`) means for the delivery of ``document_oid``.
+
+    ``personal``: the delivery's personal values (:func:`gateway.redaction.personal_values`), never
+    repeated from what the archive said.
+    """
     if isinstance(error, zx.Fault):
-        return _fault(error, document_oid)
+        return _fault(error, document_oid, personal)
     if isinstance(error, HttpStatusError):
         return _status(
             _int(getattr(error, "status_code", 0)), "answered HTTP instead of SOAP", getattr(error, "retry_after", None)
@@ -132,16 +140,16 @@ def translate(error: BaseException, *, document_oid: str | None = None) -> Deliv
     raise TypeError(f"{type(error).__name__} is not an error the Kanta adapter translates")
 
 
-def _fault(fault: zx.Fault, document_oid: str | None) -> DeliveryError | AlreadyArchived:
+def _fault(fault: zx.Fault, document_oid: str | None, personal: Iterable[str]) -> DeliveryError | AlreadyArchived:
     code = str(getattr(fault, "code", None) or "")
     local = code.rpartition(":")[2]  # "Client.DocumentInvalid" from "soap:Client.DocumentInvalid"
     kind = local.split(".")[0]
     detail = getattr(fault, "detail", None)
     detail_code = _detail(detail, "code")
-    text = redact_text(str(getattr(fault, "message", "") or "")[:300])
+    text = redact(str(getattr(fault, "message", "") or "")[:300], personal)
     status = (f"{kind}.{detail_code}" if detail_code else local or "Fault")[:64]
     location = _detail(detail, "location")
-    where = f" at {redact_text(location[:200])}" if location else ""
+    where = f" at {redact(location[:200], personal)}" if location else ""
     message = f"Kanta SOAP fault {status}{where}: {text}"
     if kind == "Client":
         if detail_code == ALREADY_ARCHIVED and document_oid and _detail(detail, "documentId") == document_oid:

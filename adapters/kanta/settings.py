@@ -12,3 +12,6 @@ class KantaSettings(BaseModel):
     client_cert: str | None = Field(default=None, description="PEM client certificate (mutual TLS).")
     client_key: str | None = Field(default=None, description="PEM private key of the client certificate.")
     ca_bundle: str | None = Field(default=None, description="CA bundle that signs the archive's certificate.")
+    max_response_bytes: int = Field(
+        default=4 * 1024 * 1024, gt=0, description="The largest reply (or WSDL) read; a larger one is refused unread."
+    )

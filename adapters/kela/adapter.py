@@ -19,6 +19,9 @@ A delivery that supersedes an earlier one (a corrected outcome) keeps the earlie
 it still fits the corrected request, and otherwise books anew and then cancels the earlier one;
 a superseding consent is registered before the earlier one is revoked. Either way the client
 never goes without an appointment or a valid consent in between.
+
+Every call carries the delivery's personal values (:func:`gateway.redaction.personal_values`):
+whatever Kela answers about the client is redacted with them before it is stored or shown.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from adapters.kela.settings import KelaSettings
 from gateway.errors import RenderError
 from gateway.mappings import MappingSet
 from gateway.outbox.adapter import DeliveryResult, DeliveryWork
+from gateway.redaction import personal_values
 
 
 class KelaAdapter:
@@ -70,47 +74,54 @@ class KelaAdapter:
     async def _booking(self, work: DeliveryWork) -> DeliveryResult:
         query, request = booking_from_payload(work.payload, request_id=request_uuid(work.delivery_id))
         worker = _worker(work.payload)
-        previous = await self._previous_booking(work, worker)
+        personal = personal_values(work.payload)
+        previous = await self._previous_booking(work, worker, personal)
         if previous is not None and previous.status == "booked" and _still_fits(previous, query, request):
             return _booking_result(previous, "the earlier booking still fits the corrected request: kept")
-        booking = await self.client.find_booking(request.request_id, worker_id=worker, issue=_issue(work))
+        booking = await self.client.find_booking(
+            request.request_id, worker_id=worker, issue=_issue(work), personal=personal
+        )
         resent = booking is not None
         chosen = work.payload["request"].get("slot_id")
         if booking is None and chosen:
-            booking = await self._book_chosen(str(chosen), request, worker, _issue(work))
+            booking = await self._book_chosen(str(chosen), request, worker, _issue(work), personal)
         elif booking is None:
-            booking = await self._book_first_free(query, request, worker, _issue(work))
+            booking = await self._book_first_free(query, request, worker, _issue(work), personal)
         replaced = None
         if previous is not None and previous.status == "booked" and previous.booking_id != booking.booking_id:
             reason = "replaced by a corrected request"
-            await self.client.cancel_booking(previous.booking_id, worker_id=worker, reason=reason, issue=_issue(work))
+            await self.client.cancel_booking(
+                previous.booking_id, worker_id=worker, reason=reason, issue=_issue(work), personal=personal
+            )
             replaced = previous.booking_id
         start = booking.start.astimezone(HELSINKI)
         message = f"{booking.topic} phone appointment {start:%Y-%m-%d %H:%M} Finnish time"
         message = f"Kela already had this booking: {message}" if resent else f"booked {message}"
         return _booking_result(booking, message, replaced=replaced)
 
-    async def _previous_booking(self, work: DeliveryWork, worker: str) -> Booking | None:
+    async def _previous_booking(self, work: DeliveryWork, worker: str, personal: frozenset[str]) -> Booking | None:
         booking_id = (work.previous_refs or {}).get("booking_id") if work.supersedes else None
         if not booking_id:
             return None
-        return await self.client.get_booking(str(booking_id), worker_id=worker, issue=_issue(work))
+        return await self.client.get_booking(str(booking_id), worker_id=worker, issue=_issue(work), personal=personal)
 
-    async def _book_chosen(self, slot_id: str, request: BookingRequest, worker: str, issue: str | None) -> Booking:
+    async def _book_chosen(
+        self, slot_id: str, request: BookingRequest, worker: str, issue: str | None, personal: frozenset[str]
+    ) -> Booking:
         """The caller picked this slot from a search: book it, or say it is gone (no silent substitute)."""
         try:
-            return await self.client.book(request, slot_id=slot_id, worker_id=worker, issue=issue)
+            return await self.client.book(request, slot_id=slot_id, worker_id=worker, issue=issue, personal=personal)
         except SlotTaken:
             raise ChosenSlotTaken(
                 "the chosen slot was booked by someone else; search again", backend_status=KelaFault.SLOT_TAKEN
             ) from None
 
     async def _book_first_free(
-        self, query: SlotQuery, request: BookingRequest, worker: str, issue: str | None
+        self, query: SlotQuery, request: BookingRequest, worker: str, issue: str | None, personal: frozenset[str]
     ) -> Booking:
         taken: set[str] = set()
         for _ in range(self.settings.slot_attempts):
-            slots = await self.client.find_slots(query, worker_id=worker, issue=issue)
+            slots = await self.client.find_slots(query, worker_id=worker, issue=issue, personal=personal)
             free = [slot for slot in slots if slot.slot_id not in taken]
             if not free:
                 raise NoFreeSlot(
@@ -119,7 +130,9 @@ class KelaAdapter:
                     backend_status="no-free-slot",
                 )
             try:
-                return await self.client.book(request, slot_id=free[0].slot_id, worker_id=worker, issue=issue)
+                return await self.client.book(
+                    request, slot_id=free[0].slot_id, worker_id=worker, issue=issue, personal=personal
+                )
             except SlotTaken:
                 taken.add(free[0].slot_id)
         raise SlotTaken(
@@ -132,11 +145,12 @@ class KelaAdapter:
     async def _consent(self, work: DeliveryWork) -> DeliveryResult:
         consent = consent_from_payload(work.payload, request_id=request_uuid(work.delivery_id))
         worker = _worker(work.payload)
-        receipt = await self.client.register_consent(consent, worker_id=worker, issue=_issue(work))
+        personal = personal_values(work.payload)
+        receipt = await self.client.register_consent(consent, worker_id=worker, issue=_issue(work), personal=personal)
         references = _consent_references(receipt)
         previous = (work.previous_refs or {}).get("consent_id") if work.supersedes else None
         if previous and previous != receipt.consent_id:
-            await self.client.revoke_consent(str(previous), worker_id=worker, issue=_issue(work))
+            await self.client.revoke_consent(str(previous), worker_id=worker, issue=_issue(work), personal=personal)
             references["revoked_consent_id"] = str(previous)
         scope = "one transaction only" if receipt.single_use else f"valid from {receipt.valid_from}"
         return DeliveryResult(
@@ -148,7 +162,9 @@ class KelaAdapter:
     async def _revocation(self, work: DeliveryWork) -> DeliveryResult:
         consent_id = consent_to_revoke(work.previous_refs)
         worker = _worker(work.payload)
-        receipt = await self.client.revoke_consent(consent_id, worker_id=worker, issue=_issue(work))
+        receipt = await self.client.revoke_consent(
+            consent_id, worker_id=worker, issue=_issue(work), personal=personal_values(work.payload)
+        )
         references = {**_consent_references(receipt), "revoked_at": _iso(receipt.revoked_at)}
         return DeliveryResult(
             references=references,

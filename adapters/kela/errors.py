@@ -17,12 +17,13 @@ never book twice; a back-end that keeps answering nonsense ends up held for an o
 retry policy. Permanent only when Kela said no, or we cannot even build the message.
 
 The message of each error names the operation's outcome, the fault code or HTTP status and
-Kela's own fault string with hetus and phone numbers masked; it never quotes a request or reply.
+Kela's own fault string, redacted (:func:`gateway.redaction.redact`) with the personal values of
+the delivery the call serves and the hetu and phone patterns; it never quotes a request or reply.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from enum import StrEnum
 from typing import Any
 
@@ -42,7 +43,7 @@ from gateway.errors import (
     RenderError,
     TransientDeliveryError,
 )
-from gateway.logs import redact_text
+from gateway.redaction import redact
 
 
 class SlotTaken(TransientDeliveryError):
@@ -63,6 +64,14 @@ class ChosenSlotTaken(PermanentDeliveryError):
 
 class UnknownReference(BackendRejected):
     """Kela knows no booking or consent by the id we gave."""
+
+
+class ResponseTooLarge(Exception):
+    """An answer (or the WSDL) whose body is over the client's cap: not read further, not parsed."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"answer larger than {limit} bytes")
+        self.limit = limit
 
 
 class KelaFault(StrEnum):
@@ -86,8 +95,8 @@ _FAULTS: dict[str, type[DeliveryError]] = {
 }
 
 
-def _detail(text: str | None) -> str:
-    return redact_text(" ".join((text or "").split()))[:300]
+def _detail(text: str | None, personal: Iterable[str]) -> str:
+    return redact(" ".join((text or "").split())[:300], personal)
 
 
 def from_status(status: int, *, retry_after: float | None = None, what: str = "") -> DeliveryError:
@@ -103,10 +112,13 @@ def from_status(status: int, *, retry_after: float | None = None, what: str = ""
     return BackendUnavailable(text, backend_status=label, retry_after=retry_after)
 
 
-def from_fault(code: str | None, message: str | None) -> DeliveryError:
-    """A SOAP Fault: Kela's own codes first, then X-Road's Client.* / Server.* convention."""
+def from_fault(code: str | None, message: str | None, personal: Iterable[str] = ()) -> DeliveryError:
+    """A SOAP Fault: Kela's own codes first, then X-Road's Client.* / Server.* convention.
+
+    ``personal``: the personal values of the delivery the call serves, never repeated.
+    """
     name = (code or "").rpartition(":")[2] or "unknown"  # SOAP 1.1 codes may carry a prefix: soapenv:Client
-    text = f"Kela fault {name}: {_detail(message)}"
+    text = f"Kela fault {name}: {_detail(message, personal)}"
     if name in _FAULTS:
         return _FAULTS[name](text, backend_status=name)
     if name.startswith("Client") or name in ("VersionMismatch", "MustUnderstand"):
@@ -114,21 +126,40 @@ def from_fault(code: str | None, message: str | None) -> DeliveryError:
     return BackendUnavailable(text, backend_status=name)
 
 
-def _fault(exc: zx.Fault) -> DeliveryError:
-    return from_fault(exc.code, exc.message)
+Translation = Callable[[Any, Iterable[str]], DeliveryError]
+"""A failure and the personal values of its delivery → the gateway error."""
 
 
-def _zeep_transport(exc: zx.TransportError) -> DeliveryError:
+def _fault(exc: zx.Fault, personal: Iterable[str]) -> DeliveryError:
+    return from_fault(exc.code, exc.message, personal)
+
+
+def _zeep_transport(exc: zx.TransportError, _personal: Iterable[str]) -> DeliveryError:
     return from_status(exc.status_code or 0, what="no usable SOAP answer")
 
 
-def _http_status(exc: httpx.HTTPStatusError) -> DeliveryError:
+def _http_status(exc: httpx.HTTPStatusError, _personal: Iterable[str]) -> DeliveryError:
     response = exc.response
     return from_status(response.status_code, retry_after=retry_after_seconds(response.headers.get("retry-after")))
 
 
-def _as(cls: type[DeliveryError], what: str, status: str) -> Callable[[Any], DeliveryError]:
-    def make(exc: Any) -> DeliveryError:
+def _too_large(exc: ResponseTooLarge, _personal: Iterable[str]) -> DeliveryError:
+    return BackendUnavailable(
+        f"Kela's answer is over the size cap of {exc.limit} bytes and was not read", backend_status="too-large"
+    )
+
+
+def _ours(status: str) -> Translation:
+    """Our own exceptions about an answer: their text is ours, naming parts, never values."""
+
+    def make(exc: Any, _personal: Iterable[str]) -> DeliveryError:
+        return BackendUnavailable(f"{_UNUSABLE}: {exc}", backend_status=getattr(exc, "code", None) or status)
+
+    return make
+
+
+def _as(cls: type[DeliveryError], what: str, status: str) -> Translation:
+    def make(exc: Any, _personal: Iterable[str]) -> DeliveryError:
         return cls(f"{what} ({type(exc).__name__})", backend_status=status)
 
     return make
@@ -138,7 +169,7 @@ _DROPPED = "the connection to Kela dropped before the answer"
 _UNUSABLE = "Kela's answer could not be used"
 _WSDL = "Kela's service description is not what this adapter expects"
 
-TRANSLATIONS: dict[type[Exception], Callable[[Any], DeliveryError]] = {
+TRANSLATIONS: dict[type[Exception], Translation] = {
     # httpx: the connection
     httpx.ConnectTimeout: _as(BackendTimeout, "connecting to Kela timed out", "timeout"),
     httpx.ReadTimeout: _as(BackendTimeout, "Kela did not answer in time", "timeout"),
@@ -181,8 +212,9 @@ TRANSLATIONS: dict[type[Exception], Callable[[Any], DeliveryError]] = {
     zx.IncompleteOperation: _as(BackendUnavailable, _WSDL, "wsdl"),
     zx.Error: _as(BackendUnavailable, _UNUSABLE, "soap"),
     # ours
-    XRoadHeaderError: lambda exc: BackendUnavailable(f"{_UNUSABLE}: {exc}", backend_status=exc.code),
-    MalformedReply: lambda exc: BackendUnavailable(f"{_UNUSABLE}: {exc}", backend_status="malformed"),
+    XRoadHeaderError: _ours("inconsistent"),
+    MalformedReply: _ours("malformed"),
+    ResponseTooLarge: _too_large,
 }
 """Every failure the client can meet, by class; :func:`translate` uses the most specific entry."""
 
@@ -190,11 +222,14 @@ FAILURES: tuple[type[Exception], ...] = tuple(TRANSLATIONS)
 """What the client catches and hands to :func:`translate`; anything else is a bug and surfaces as one."""
 
 
-def translate(exc: Exception) -> DeliveryError:
-    """The gateway error for one of :data:`FAILURES`. Retry or not follows from the class returned."""
+def translate(exc: Exception, personal: Iterable[str] = ()) -> DeliveryError:
+    """The gateway error for one of :data:`FAILURES`. Retry or not follows from the class returned.
+
+    ``personal``: the personal values of the delivery the call serves (what Kela says is redacted with them).
+    """
     if isinstance(exc, DeliveryError):
         return exc
     for cls in type(exc).__mro__:
         if cls in TRANSLATIONS:
-            return TRANSLATIONS[cls](exc)
+            return TRANSLATIONS[cls](exc, personal)
     raise TypeError(f"not a Kela failure: {type(exc).__name__}") from exc

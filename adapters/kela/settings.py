@@ -56,6 +56,12 @@ class KelaSettings(BaseModel):
     connect_timeout_seconds: float = Field(default=5, gt=0)
     client: XRoadClientSettings = XRoadClientSettings()
     service: XRoadServiceSettings = XRoadServiceSettings()
+    max_response_bytes: int = Field(
+        default=1024 * 1024,
+        gt=0,
+        description="The largest answer (or WSDL) read; a larger one is refused unread. A slot list, the "
+        "largest answer, is a few tens of kilobytes.",
+    )
     slot_attempts: int = Field(
         default=3,
         ge=1,

@@ -12,6 +12,7 @@ from adapters.lifecare.settings import LifecareSettings
 from gateway.errors import BackendUnavailable, RenderError
 from gateway.mappings import MappingSet
 from gateway.outbox.adapter import DeliveryResult, DeliveryWork
+from gateway.redaction import personal_values
 
 
 class _Render(Protocol):
@@ -48,7 +49,8 @@ class LifecareAdapter:
             identifier_root=previous.get("identifier_root"),
             previous=previous.get("resources"),
         )
-        reply = await self.client.transaction(rendered.bundle)
+        # What the server says about the patient is redacted with this delivery's own values.
+        reply = await self.client.transaction(rendered.bundle, personal=personal_values(work.payload))
         resources, statuses = _locations(reply, rendered.roles, rendered.bundle)
         created = sum(1 for s in statuses if s.startswith("201"))
         return DeliveryResult(

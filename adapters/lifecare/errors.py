@@ -2,13 +2,16 @@
 
 HTTP statuses and httpx transport errors become :mod:`gateway.errors` classes; the worker's retry
 decision follows from the class alone. The message carries the first OperationOutcome diagnostic
-(or the reason phrase) with hetu- and phone-shaped text masked: a FHIR server may quote the content
-it refused, and the message is kept in the attempt history and logged.
+(or the reason phrase) and its FHIRPath expressions, redacted (:func:`gateway.redaction.redact`)
+with the delivery's own personal values and the hetu and phone patterns: a FHIR server may quote
+the content it refused, and the message is kept in the attempt history, logged and shown by the
+API.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 
 import httpx
 
@@ -20,7 +23,7 @@ from gateway.errors import (
     BackendUnavailable,
     DeliveryError,
 )
-from gateway.logs import redact_text
+from gateway.redaction import redact
 
 TRANSPORT_ERRORS: dict[type[httpx.TransportError], type[DeliveryError]] = {
     httpx.TimeoutException: BackendTimeout,  # connect, read, write and pool timeouts
@@ -66,10 +69,27 @@ def diagnostics(response: httpx.Response) -> str:
     return response.reason_phrase or "no details"
 
 
-def from_response(response: httpx.Response) -> DeliveryError:
-    """An error for a non-2xx answer."""
+def from_response(response: httpx.Response, personal: Iterable[str] = ()) -> DeliveryError:
+    """An error for a non-2xx answer; ``personal``: the delivery's personal values, never repeated."""
+    return from_status(response, redact(diagnostics(response), personal))
+
+
+def too_large(response: httpx.Response, limit: int) -> DeliveryError:
+    """An answer whose body is over the size cap: judged by its status alone, the body unread.
+
+    A 2xx whose body we refused says nothing about what the server did: unavailable, and the
+    resend is safe (conditional creates on the gateway's identifiers).
+    """
+    detail = f"the answer's body is over the size cap of {limit} bytes and was not read"
+    if response.status_code < 300:
+        return BackendUnavailable(f"HTTP {response.status_code}: {detail}", backend_status=str(response.status_code))
+    return from_status(response, detail)
+
+
+def from_status(response: httpx.Response, detail: str) -> DeliveryError:
+    """The error a non-2xx status means, with an already safe ``detail``."""
     status = response.status_code
-    detail = f"HTTP {status}: {redact_text(diagnostics(response))}"
+    detail = f"HTTP {status}: {detail}"
     retry_after = retry_after_seconds(response.headers.get("retry-after"))
     if status == 429:
         return BackendThrottled(detail, backend_status=str(status), retry_after=retry_after)

@@ -15,3 +15,9 @@ class LifecareSettings(BaseModel):
     bearer_token: SecretStr | None = None
     verify_tls: bool = True
     client_cert: str | None = Field(default=None, description="PEM file with the client certificate and key.")
+    max_response_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        gt=0,
+        description="The largest answer body read; a larger one is refused unread (a transaction-response "
+        "Bundle of one outcome is a few kilobytes).",
+    )

@@ -3,6 +3,9 @@
 SQLite gets ``BEGIN IMMEDIATE`` on every transaction: it takes the write lock up front, so two
 workers claiming deliveries queue on the lock (``busy_timeout``) instead of failing mid-way with
 "database is locked" when a read transaction tries to upgrade itself to a write.
+
+Every engine hides statement parameters (``hide_parameters=True``): a failing statement's error
+would otherwise quote the values it was given (a payload, a hetu) wherever it is shown or logged.
 """
 
 from __future__ import annotations
@@ -35,10 +38,19 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         # One connection per process: SQLite has one writer anyway, and queueing for the pool is
         # first-come-first-served, where queueing on the file lock is a sleep-and-retry lottery
         # that shows up as seconds-long tail latencies under load.
-        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=60)
+        engine = create_async_engine(
+            url,
+            connect_args={"timeout": 30},
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=60,
+            hide_parameters=True,
+        )
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, hide_parameters=True
+    )
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

@@ -7,6 +7,7 @@ while sending. The class decides retry (transient) or an operator (permanent).
 
 from __future__ import annotations
 
+import gzip
 import inspect
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -27,11 +28,13 @@ from gateway.errors import (
     BackendUnavailable,
     DeliveryError,
 )
+from gateway.redaction import personal_values
 from tests.support.http_dates import http_date_in, measured
 
 BASE_URL = "http://lifecare.test/fhir"
 TRANSACTION = f"{BASE_URL}/"
 BUNDLE = {"resourceType": "Bundle", "type": "transaction", "entry": []}
+FHIR = "application/fhir+json"
 
 
 @pytest.fixture
@@ -48,9 +51,10 @@ async def client() -> AsyncIterator[FhirClient]:
     await fhir.aclose()
 
 
-async def failure_of(client: FhirClient) -> DeliveryError:
+async def failure_of(client: FhirClient, personal: frozenset[str] = frozenset()) -> DeliveryError:
+    """The error of one transaction; ``personal``: the delivery's values, as the adapter passes them."""
     with pytest.raises(DeliveryError) as caught:
-        await client.transaction(BUNDLE)
+        await client.transaction(BUNDLE, personal=personal)
     return caught.value
 
 
@@ -256,11 +260,84 @@ async def test_a_success_whose_body_is_not_json_is_transient_unavailable(
     assert type(error) is BackendUnavailable and error.backend_status == "200"
 
 
+async def test_an_answer_declaring_a_length_over_the_cap_is_not_read(lifecare: respx.MockRouter) -> None:
+    lifecare.post(TRANSACTION).respond(200, content=b"[" + b"0," * 40_000 + b"0]", headers={"Content-Type": FHIR})
+    capped = FhirClient(LifecareSettings(max_response_bytes=64 * 1024), BASE_URL)
+
+    try:
+        error = await failure_of(capped)
+    finally:
+        await capped.aclose()
+
+    assert type(error) is BackendUnavailable and "size cap" in error.message
+
+
+async def test_a_streamed_answer_over_the_cap_is_not_read_past_it(lifecare: respx.MockRouter) -> None:
+    sent: list[int] = []
+
+    async def endless() -> AsyncIterator[bytes]:
+        for _ in range(1000):
+            sent.append(1)
+            yield b" " * 1024
+
+    lifecare.post(TRANSACTION).mock(side_effect=lambda request: httpx.Response(200, content=endless()))
+    capped = FhirClient(LifecareSettings(max_response_bytes=64 * 1024), BASE_URL)
+
+    try:
+        error = await failure_of(capped)
+    finally:
+        await capped.aclose()
+
+    assert type(error) is BackendUnavailable and "size cap" in error.message
+    assert len(sent) <= 65
+
+
+async def test_a_compressed_answer_over_the_cap_once_decoded_is_not_read(lifecare: respx.MockRouter) -> None:
+    body = gzip.compress(b" " * 200_000 + b"{}")
+    lifecare.post(TRANSACTION).respond(200, content=body, headers={"Content-Type": FHIR, "Content-Encoding": "gzip"})
+    capped = FhirClient(LifecareSettings(max_response_bytes=64 * 1024), BASE_URL)
+
+    try:
+        error = await failure_of(capped)
+    finally:
+        await capped.aclose()
+
+    assert type(error) is BackendUnavailable and "size cap" in error.message
+
+
+async def test_a_refusal_over_the_cap_is_judged_by_its_status_unread(lifecare: respx.MockRouter) -> None:
+    huge = operation_outcome(f"Patient {HETU}" + " x" * 40_000)
+    lifecare.post(TRANSACTION).respond(422, json=huge)
+    capped = FhirClient(LifecareSettings(max_response_bytes=64 * 1024), BASE_URL)
+
+    try:
+        error = await failure_of(capped)
+    finally:
+        await capped.aclose()
+
+    assert type(error) is BackendRejected and error.backend_status == "422" and "size cap" in error.message
+
+
+async def test_an_answer_within_the_cap_is_read_whole(lifecare: respx.MockRouter) -> None:
+    reply = {"resourceType": "Bundle", "type": "transaction-response", "entry": [], "padding": " " * 60_000}
+    lifecare.post(TRANSACTION).respond(200, json=reply)
+    capped = FhirClient(LifecareSettings(max_response_bytes=64 * 1024), BASE_URL)
+
+    try:
+        answer = await capped.transaction(BUNDLE)
+    finally:
+        await capped.aclose()
+
+    assert answer == reply
+
+
 # -- what the server said about a person does not travel on ------------------------------------------------
 
 HETU = "131052-308T"
 PHONE = "+358401234567"
-NAME = "Matti Meikäläinen"
+GIVEN, FAMILY = "Matti", "Meikäläinen"
+NAME = f"{GIVEN} {FAMILY}"
+PERSONAL = personal_values({"client": {"hetu": HETU, "given_names": GIVEN, "family_name": FAMILY, "phone": PHONE}})
 
 
 async def test_a_hetu_quoted_in_the_diagnostics_is_masked(lifecare: respx.MockRouter, client: FhirClient) -> None:
@@ -281,16 +358,29 @@ async def test_a_phone_number_quoted_in_the_diagnostics_is_masked(
     assert PHONE not in error.message and "is not allowed" in error.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the diagnostics are repeated with only hetu- and phone-shaped text masked; a name passes through",
-)
-async def test_a_name_quoted_in_the_diagnostics_is_not_repeated(lifecare: respx.MockRouter, client: FhirClient) -> None:
+async def test_a_name_of_the_delivery_quoted_in_the_diagnostics_is_not_repeated(
+    lifecare: respx.MockRouter, client: FhirClient
+) -> None:
     lifecare.post(TRANSACTION).respond(422, json=operation_outcome(f"Patient.name '{NAME}' differs from the register"))
 
-    error = await failure_of(client)
+    error = await failure_of(client, PERSONAL)
 
-    assert NAME not in error.message
+    assert error.message == "HTTP 422: Patient.name '<name> <name>' differs from the register"
+
+
+async def test_the_patient_of_the_delivery_is_not_repeated_in_any_form(
+    lifecare: respx.MockRouter, client: FhirClient
+) -> None:
+    quoted = f"potilas MEIKÄLÄISEN Matti ({HETU}, puh. 040 123 4567) on jo rekisterissä"
+    outcome = operation_outcome(quoted, "Patient.name[0].family", "Patient.telecom[0].value")
+    lifecare.post(TRANSACTION).respond(422, json=outcome)
+
+    error = await failure_of(client, PERSONAL)
+
+    assert error.message == (
+        "HTTP 422: potilas <name> <name> (<hetu>, puh. <phone>) on jo rekisterissä "
+        "(Patient.name[0].family, Patient.telecom[0].value)"
+    )
 
 
 async def test_a_transport_error_does_not_repeat_the_library_text(
