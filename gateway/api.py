@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
 
 from gateway import __version__
+from gateway.bodies import check_parameters
 from gateway.bookings.models import BookingIn, CancelIn, SlotSearch
 from gateway.bookings.routes import router as bookings_router
 from gateway.consents.models import ClientQuery, ConsentIn, RevokeIn
@@ -19,6 +20,7 @@ from gateway.contract.outcome_v1 import OutcomeV1
 from gateway.health import router as health_router
 from gateway.logs import get_logger
 from gateway.mappings import MappingSet
+from gateway.openapi import PROBLEM_SCHEMA, ProblemDetails
 from gateway.outcomes.routes import router as outcomes_router
 from gateway.problems import install_problem_handlers
 from gateway.settings import GatewaySettings
@@ -54,6 +56,9 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Before any route's own dependencies (the token lookup among them): no parameter holding a
+        # NUL reaches the database.
+        dependencies=[Depends(check_parameters)],
         openapi_tags=[
             {"name": "outcomes", "description": "Guidance outcomes in, plans and delivery status out."},
             {"name": "consents", "description": "The consent registry: Kela Y100, electronic and verbal consents."},
@@ -89,7 +94,8 @@ def create_app(
             title=app.title, version=app.version, description=app.description, routes=app.routes, tags=app.openapi_tags
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        # Bodies parsed by hand (for size limits and one-pass errors) are published here.
+        # Bodies parsed by hand (for size limits and one-pass errors) are published here, and so is the
+        # problem document every route declares for its errors (gateway.openapi).
         for name, model in (
             ("OutcomeV1", OutcomeV1),
             ("ConsentV1", ConsentIn),
@@ -98,6 +104,7 @@ def create_app(
             ("BookingV1", BookingIn),
             ("CancelIn", CancelIn),
             ("SlotSearch", SlotSearch),
+            (PROBLEM_SCHEMA, ProblemDetails),
         ):
             model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(model_schema.pop("$defs", {}))

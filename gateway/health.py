@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select, text
 
+from gateway.openapi import AUTHENTICATED, problem_responses
 from gateway.outbox.service import OPEN_STATUSES
 from gateway.security.deps import require
 from gateway.security.tokens import Principal
@@ -19,12 +20,29 @@ from gateway.store.schema import deliveries
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health/live", summary="The process is up")
+NO_TOKEN: dict[str, Any] = {"security": []}
+READINESS = {
+    "type": "object",
+    "required": ["status", "checks"],
+    "properties": {"status": {"type": "string"}, "checks": {"type": "object", "additionalProperties": True}},
+}
+
+
+@router.get("/health/live", summary="The process is up", openapi_extra=NO_TOKEN, responses=problem_responses())
 async def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/health/ready", summary="The database answers and mappings are loaded")
+@router.get(
+    "/health/ready",
+    summary="The database answers and mappings are loaded",
+    openapi_extra=NO_TOKEN,
+    responses={
+        **problem_responses(),
+        200: {"description": "Ready", "content": {"application/json": {"schema": READINESS}}},
+        503: {"description": "The database does not answer", "content": {"application/json": {"schema": READINESS}}},
+    },
+)
 async def ready(state: State) -> JSONResponse:
     checks: dict[str, Any] = {"mappings": state.mappings.current().version}
     try:
@@ -37,7 +55,15 @@ async def ready(state: State) -> JSONResponse:
     return JSONResponse({"status": "ok", "checks": checks})
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={
+        200: {"description": "Prometheus text exposition", "content": {"text/plain": {"schema": {"type": "string"}}}},
+        **problem_responses(*AUTHENTICATED),
+    },
+)
 async def metrics(state: State, _: Annotated[Principal, Depends(require("ops:read"))]) -> Response:
     now = state.now()
     async with reading(state.engine) as conn:

@@ -94,15 +94,24 @@ def validation_errors(
     return problems
 
 
+def instance(request: Request) -> str:
+    """The problem's ``instance``: the request path, or its route template when the path holds a NUL
+    or an unpaired surrogate (refused text is never echoed back)."""
+    path = request.url.path
+    if any(character == "\x00" or "\ud800" <= character <= "\udfff" for character in path):
+        return str(getattr(request.scope.get("route"), "path", "(path)"))
+    return path
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
-        return exc.response(request.url.path)
+        return exc.response(instance(request))
 
     @app.exception_handler(RequestValidationError)
     async def _request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         return Problem(422, "validation", "The request is not valid", errors=validation_errors(exc)).response(
-            request.url.path
+            instance(request)
         )
 
     @app.exception_handler(StarletteHTTPException)
@@ -114,7 +123,7 @@ def install_problem_handlers(app: FastAPI) -> None:
             titles.get(exc.status_code, str(exc.detail)),
             str(exc.detail) if exc.detail else None,
             headers=dict(exc.headers or {}),
-        ).response(request.url.path)
+        ).response(instance(request))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -137,4 +146,4 @@ def install_problem_handlers(app: FastAPI) -> None:
             "internal",
             "Internal error",
             "The gateway could not handle the request. Sending the same request again is safe.",
-        ).response(request.url.path)
+        ).response(instance(request))

@@ -20,6 +20,7 @@ from gateway.bookings.models import BookingIn, CancelIn, SlotSearch, window_prob
 from gateway.consents.service import client_key, today, usable_consent
 from gateway.errors import DeliveryError, TransientDeliveryError
 from gateway.logs import get_logger
+from gateway.openapi import AUTHENTICATED, JSON_BODY, json_response, problem_responses
 from gateway.problems import Problem
 from gateway.security.deps import require
 from gateway.security.tokens import Principal
@@ -69,13 +70,21 @@ def _kela_problem(error: DeliveryError) -> Problem:
     return Problem(422, "kela-rejected", "Kela refused the request", error.message)
 
 
-@router.get("/v1/kela/topics", summary="Kela phone-service topics (modelled codes)")
+KELA_UNAVAILABLE = {503: "Kela is not answering, or the database is unavailable; Retry-After when known"}
+
+
+@router.get(
+    "/v1/kela/topics", summary="Kela phone-service topics (modelled codes)", responses=problem_responses(*AUTHENTICATED)
+)
 async def topics(_: CanRead) -> dict[str, Any]:
     return {"modelled": True, "topics": [{"code": code, "fi": fi, "en": en} for code, (fi, en) in TOPICS.items()]}
 
 
 @router.post(
-    "/v1/kela/slots/search", summary="Free Kela phone-appointment slots", openapi_extra=openapi_body("SlotSearch")
+    "/v1/kela/slots/search",
+    summary="Free Kela phone-appointment slots",
+    openapi_extra=openapi_body("SlotSearch"),
+    responses=problem_responses(*AUTHENTICATED, *JSON_BODY, described=KELA_UNAVAILABLE),
 )
 async def search_slots(request: Request, state: State, _: CanRead) -> dict[str, Any]:
     body = await parse(request, SlotSearch, limit=state.settings.max_body_bytes)
@@ -121,8 +130,19 @@ async def search_slots(request: Request, state: State, _: CanRead) -> dict[str, 
     summary="Book a Kela phone appointment for a client",
     openapi_extra=openapi_body("BookingV1"),
     responses={
-        202: {"description": "Kela did not answer in time: queued, completed by the worker"},
-        409: {"description": "No valid consent, no free slot, or the chosen slot was taken"},
+        200: json_response("The same Idempotency-Key and body again: the booking as it is now"),
+        202: json_response("Kela did not answer in time: queued, completed by the worker"),
+        **problem_responses(
+            *AUTHENTICATED,
+            *JSON_BODY,
+            409,
+            described={
+                409: "No valid consent, no free slot, the chosen slot was taken, or the Idempotency-Key was "
+                "used with a different booking",
+                422: "The request is not valid, or Kela refused the booking",
+                503: "The database or the Kela adapter is unavailable",
+            },
+        ),
     },
     description="Needs a valid consent naming Kela. Answers 201 when Kela booked in time, 202 when the "
     "booking was queued (GET the booking for its result). Send an `Idempotency-Key` header to make "
@@ -227,7 +247,9 @@ async def _replay(state: GatewayState, key: str, fingerprint: str) -> JSONRespon
     return idempotency.replayed(found, location=f"/v1/bookings/{row.id}", status_code=200)
 
 
-@router.get("/v1/bookings/{booking_id}", summary="A booking and its result")
+@router.get(
+    "/v1/bookings/{booking_id}", summary="A booking and its result", responses=problem_responses(*AUTHENTICATED, 404)
+)
 async def get_booking(booking_id: str, state: State, _: CanRead) -> dict[str, Any]:
     async with reading(state.engine) as conn:
         found = await service.get(conn, booking_id=booking_id)
@@ -236,7 +258,18 @@ async def get_booking(booking_id: str, state: State, _: CanRead) -> dict[str, An
     return found
 
 
-@router.post("/v1/bookings/{booking_id}/cancel", summary="Cancel a booking", openapi_extra=openapi_body("CancelIn"))
+@router.post(
+    "/v1/bookings/{booking_id}/cancel",
+    summary="Cancel a booking",
+    openapi_extra=openapi_body("CancelIn"),
+    responses=problem_responses(
+        *AUTHENTICATED,
+        *JSON_BODY,
+        404,
+        409,
+        described={409: "Kela is being asked right now, or nothing is left to cancel", **KELA_UNAVAILABLE},
+    ),
+)
 async def cancel_booking(booking_id: str, request: Request, state: State, principal: CanBook) -> dict[str, Any]:
     body = await parse(request, CancelIn, limit=state.settings.max_body_bytes)
     async with reading(state.engine) as conn:

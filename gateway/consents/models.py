@@ -33,10 +33,12 @@ class ConsentIn(_Model):
 
     consenter: Person
     guardian: Person | None = Field(default=None, description="The guardian giving consent for a minor.")
-    parties: list[ConsentParty] = Field(min_length=1)
+    parties: list[ConsentParty] = Field(min_length=1, max_length=len(ConsentParty))
     purpose: Text
     data_categories: list[DataCategory] = Field(
-        min_length=1, description="Special categories (health) must be named explicitly to be covered."
+        min_length=1,
+        max_length=len(DataCategory),
+        description="Special categories (health) must be named explicitly to be covered.",
     )
     valid_from: date | None = Field(default=None, description="Default: the day it is recorded.")
     valid_until: date | None = None

@@ -17,6 +17,7 @@ from gateway.consents.models import ClientQuery, ConsentIn, RevokeIn
 from gateway.consents.plan import ConsentFacts
 from gateway.consents.rules import consent_problems
 from gateway.logs import get_logger
+from gateway.openapi import AUTHENTICATED, JSON_BODY, problem_responses
 from gateway.problems import Problem
 from gateway.security.deps import require
 from gateway.security.tokens import Principal
@@ -81,6 +82,9 @@ def _consent_problems(consent: ConsentIn, valid_from: date) -> list[dict[str, st
     status_code=201,
     summary="Record a consent (Kela Y100, electronic or verbal)",
     openapi_extra=openapi_body("ConsentV1"),
+    responses=problem_responses(
+        *AUTHENTICATED, *JSON_BODY, 409, described={409: "This Idempotency-Key was used with a different consent"}
+    ),
     description="Records the consent, queues its registration with Kela (durable consents naming Kela) "
     "and its FHIR Consent (consents covering health data), and releases deliveries held for it. "
     "Send an `Idempotency-Key` header to make retries safe.",
@@ -150,7 +154,11 @@ async def _replay(state: GatewayState, key: str, fingerprint: str) -> JSONRespon
     return idempotency.replayed(found, location=f"/v1/consents/{row.id}", status_code=201)
 
 
-@router.get("/{consent_id}", summary="Read a consent and the deliveries it concerns or authorised")
+@router.get(
+    "/{consent_id}",
+    summary="Read a consent and the deliveries it concerns or authorised",
+    responses=problem_responses(*AUTHENTICATED, 404),
+)
 async def get_consent(consent_id: str, state: State, principal: CanRead) -> dict[str, Any]:
     async with reading(state.engine) as conn:
         found = await service.get(conn, consent_id=consent_id)
@@ -164,6 +172,7 @@ async def get_consent(consent_id: str, state: State, principal: CanRead) -> dict
     "/search",
     summary="List a client's consents (the hetu travels in the body, not the URL)",
     openapi_extra=openapi_body("ClientQuery"),
+    responses=problem_responses(*AUTHENTICATED, *JSON_BODY),
 )
 async def search_consents(request: Request, state: State, principal: CanRead) -> dict[str, Any]:
     query = await parse(request, ClientQuery, limit=state.settings.max_body_bytes)
@@ -177,6 +186,7 @@ async def search_consents(request: Request, state: State, principal: CanRead) ->
     "/{consent_id}/revoke",
     summary="Revoke a consent",
     openapi_extra=openapi_body("RevokeIn"),
+    responses=problem_responses(*AUTHENTICATED, *JSON_BODY, 404),
     description="Deliveries it authorised that have not gone out are cancelled with a visible reason; "
     "where it was registered (Kela, the patient register) the revocation is delivered too.",
 )

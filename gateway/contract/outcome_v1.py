@@ -35,6 +35,8 @@ from gateway.contract.vocabulary import (
     Profession,
 )
 
+REVISION_MAX = 2**31 - 1
+"""Revisions are stored in a 32-bit integer column."""
 PERSONAL_CLIENT_FIELDS = ("hetu", "given_names", "family_name", "birth_date", "phone", "guardian")
 
 
@@ -47,7 +49,7 @@ class Source(_Model):
     outcome_id: Annotated[str, Field(min_length=1, max_length=128)] = Field(
         description="The outcome's id in the source system; with `system` it is the idempotency key."
     )
-    revision: Annotated[int, Field(ge=1)] = Field(
+    revision: Annotated[int, Field(ge=1, le=REVISION_MAX)] = Field(
         default=1, description="Corrections post the same outcome with a higher revision."
     )
 
@@ -174,9 +176,9 @@ class ConsentGiven(_Model):
     """A consent the client gave during the contact (Kela Y100 or verbal)."""
 
     form: ConsentForm
-    parties: list[ConsentParty] = Field(min_length=1)
+    parties: list[ConsentParty] = Field(min_length=1, max_length=len(ConsentParty))
     purpose: Text
-    data_categories: list[DataCategory] = Field(min_length=1)
+    data_categories: list[DataCategory] = Field(min_length=1, max_length=len(DataCategory))
     valid_until: date | None = None
     form_reference: Annotated[str, Field(max_length=200)] | None = Field(
         default=None, description="Reference to the signed Y100 form in the source system's archive."

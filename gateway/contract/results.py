@@ -32,7 +32,9 @@ class SocialCareInitiation(_Result):
     kind: Literal["social_care_initiation"]
     service_area: Code = Field(description="Receiving social care service area (mapped in service_areas).")
     urgency: Urgency
-    reasons: list[Code] = Field(default_factory=list, description="Local reason codes of the support need.")
+    reasons: list[Code] = Field(
+        default_factory=list, max_length=20, description="Local reason codes of the support need."
+    )
     description: Text | None = Field(default=None, json_schema_extra={"x-personal": True})
     highest_care_allowance: bool = Field(
         default=False, description="Receives the highest care allowance (SHL 36 §: assessment by day 7)."

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from gateway.bodies import openapi_body, parse_json, read_body
 from gateway.contract.outcome_v1 import OutcomeV1
 from gateway.logs import get_logger
+from gateway.openapi import AUTHENTICATED, JSON_BODY, json_response, problem_responses
 from gateway.outcomes import service
 from gateway.outcomes.intake import validate_outcome
 from gateway.plan import Plan
@@ -39,10 +40,16 @@ CanRead = Annotated[Principal, Depends(require("outcomes:read"))]
     "again returns the first answer; a different body answers 409. `dry_run=true` returns the plan only.",
     openapi_extra=openapi_body("OutcomeV1"),
     responses={
-        200: {"description": "Dry run: the plan, nothing stored"},
-        409: {"description": "Conflict"},
-        413: {"description": "Body too large"},
-        422: {"description": "Invalid outcome"},
+        200: json_response("Dry run: the plan, nothing stored"),
+        **problem_responses(
+            *AUTHENTICATED,
+            *JSON_BODY,
+            409,
+            described={
+                409: "This revision was accepted with a different body, or a higher revision already was",
+                422: "The outcome is not valid: every bad field is named, with the mapping set's version",
+            },
+        ),
     },
 )
 async def submit_outcome(
@@ -167,7 +174,11 @@ def _conflict(outcome: OutcomeV1, why: str) -> Problem:
     )
 
 
-@router.get("/{outcome_id}", summary="Status of an outcome: plan, deliveries, attempts, references")
+@router.get(
+    "/{outcome_id}",
+    summary="Status of an outcome: plan, deliveries, attempts, references",
+    responses=problem_responses(*AUTHENTICATED, 404),
+)
 async def get_outcome(outcome_id: str, state: State, _: CanRead) -> dict[str, Any]:
     async with reading(state.engine) as conn:
         found = await service.outcome_status(conn, outcome_id=outcome_id)
@@ -176,7 +187,7 @@ async def get_outcome(outcome_id: str, state: State, _: CanRead) -> dict[str, An
     return found
 
 
-@router.get("", summary="Find outcomes by their source system id")
+@router.get("", summary="Find outcomes by their source system id", responses=problem_responses(*AUTHENTICATED))
 async def find_outcomes(
     state: State,
     _: CanRead,
