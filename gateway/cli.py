@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import signal
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any
 
 import httpx
@@ -85,14 +87,44 @@ def serve(
 ) -> None:
     """The embedded default: API, worker and simulators in one process, on SQLite unless configured."""
     settings = _settings(data_dir, public_url=f"http://{host}:{port}")
+    interrupts = EchoedInterrupt()
+
+    def announce(embedded: Embedded) -> None:
+        interrupts.serving = True
+        _banner(embedded)
+
+    previous = signal.signal(signal.SIGINT, interrupts)
     try:
         asyncio.run(
             serve_embedded(
-                settings, host=host, port=port, with_simulators=simulators, with_worker=worker, announce=_banner
+                settings, host=host, port=port, with_simulators=simulators, with_worker=worker, announce=announce
             )
         )
     except ConfigurationError as exc:
         raise typer.BadParameter(str(exc)) from None
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class EchoedInterrupt:
+    """SIGINT for ``gateway serve``: the echo of the Ctrl-C that stopped the server does not cut its cleanup short.
+
+    While it serves, uvicorn handles SIGINT itself and stops; once stopped it raises the signal
+    again. Under asyncio's own handler that echo cancels the cleanup still running (the worker
+    finishing its claim, the database closing), and a SQLite connection cancelled mid-query can
+    then leave its close waiting forever, so the process never exits. The echo is absorbed; a
+    Ctrl-C before the server is up, or a second one during the cleanup, interrupts as usual.
+    """
+
+    def __init__(self) -> None:
+        self.serving = False
+        self.absorbed = False
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        if self.serving and not self.absorbed:
+            self.absorbed = True
+            return
+        raise KeyboardInterrupt
 
 
 @app.command()
