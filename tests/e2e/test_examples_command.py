@@ -67,8 +67,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 
 def post_examples(served: Served, *args: str) -> subprocess.CompletedProcess[str]:
+    """The command, waiting for the deliveries: none is left in flight when the server is stopped."""
     return subprocess.run(
-        [*GATEWAY, "examples", "post", "--url", served.url, *args],
+        [*GATEWAY, "examples", "post", "--url", served.url, "--wait", "30", *args],
         capture_output=True,
         text=True,
         env=clean_env(GATEWAY_TOKEN=served.token),
@@ -83,7 +84,7 @@ def accepted(stdout: str) -> dict[str, tuple[str, str]]:
 
 
 def test_every_shipped_example_is_accepted_and_ends_delivered(served: Served) -> None:
-    posted = post_examples(served, "--wait", "30")
+    posted = post_examples(served)
     assert posted.returncode == 0, posted.stdout + posted.stderr
     outcomes = accepted(posted.stdout)
     assert sorted(outcomes) == sorted(file.name for file in EXAMPLES.glob("*.json"))
