@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.contract.fields import Code, HetuStr, Name, Text
+from gateway.contract.fields import Code, Day, HetuStr, Name, Text
 from gateway.contract.vocabulary import ConsentForm, ConsentParty, DataCategory
 
 
@@ -40,8 +39,8 @@ class ConsentIn(_Model):
         max_length=len(DataCategory),
         description="Special categories (health) must be named explicitly to be covered.",
     )
-    valid_from: date | None = Field(default=None, description="Default: the day it is recorded.")
-    valid_until: date | None = None
+    valid_from: Day | None = Field(default=None, description="Default: the day it is recorded.")
+    valid_until: Day | None = None
     form: ConsentForm
     form_reference: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
         default=None, description="Reference to the signed Y100 form; required for signed_y100."

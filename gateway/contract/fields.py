@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 import phonenumbers
@@ -56,10 +56,19 @@ PhoneStr = Annotated[
 Name = Annotated[str, Field(min_length=1, max_length=200, json_schema_extra={"x-personal": True})]
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
 Text = Annotated[str, Field(min_length=1, max_length=4000)]
+# Times and days of people's lives and of services: bounded so that converting any of them between
+# zones or adding days to it cannot leave the calendar.
+EARLIEST_TIME = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(2200, 1, 1, tzinfo=UTC)
 Zoned = Annotated[
     AwareDatetime,
-    Field(description="ISO 8601 timestamp with a zone offset, e.g. 2026-11-23T09:15:00+02:00."),
+    Field(
+        ge=EARLIEST_TIME,
+        lt=LATEST_TIME,
+        description="ISO 8601 timestamp with a zone offset, e.g. 2026-11-23T09:15:00+02:00; years 1900-2199.",
+    ),
 ]
+Day = Annotated[date, Field(ge=date(1800, 1, 1), lt=date(2200, 1, 1), description="A calendar day, years 1800-2199.")]
 MunicipalityCode = Annotated[
     str, Field(pattern=r"^\d{3}$", description="Statistics Finland municipality code, e.g. 179 (Jyväskylä).")
 ]

@@ -15,6 +15,7 @@ from pydantic_core import PydanticCustomError
 
 from gateway.contract.fields import (
     Code,
+    Day,
     HetuStr,
     LanguageCode,
     MunicipalityCode,
@@ -93,7 +94,7 @@ class Client(_Model):
     hetu: HetuStr | None = None
     given_names: Name | None = None
     family_name: Name | None = None
-    birth_date: date | None = Field(default=None, json_schema_extra={"x-personal": True})
+    birth_date: Day | None = Field(default=None, json_schema_extra={"x-personal": True})
     municipality: MunicipalityCode | None = None
     language: LanguageCode | None = None
     phone: PhoneStr | None = None
@@ -179,7 +180,7 @@ class ConsentGiven(_Model):
     parties: list[ConsentParty] = Field(min_length=1, max_length=len(ConsentParty))
     purpose: Text
     data_categories: list[DataCategory] = Field(min_length=1, max_length=len(DataCategory))
-    valid_until: date | None = None
+    valid_until: Day | None = None
     form_reference: Annotated[str, Field(max_length=200)] | None = Field(
         default=None, description="Reference to the signed Y100 form in the source system's archive."
     )

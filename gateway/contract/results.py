@@ -6,12 +6,11 @@ Each result is one variant of a tagged union on ``kind``. The register rules in
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from gateway.contract.fields import Code, HetuStr, LanguageCode, MunicipalityCode, Name, Text, Zoned
+from gateway.contract.fields import Code, Day, HetuStr, LanguageCode, MunicipalityCode, Name, Text, Zoned
 from gateway.contract.vocabulary import Notification, ReporterType, Urgency
 
 
@@ -108,8 +107,8 @@ class ChildWelfareNotice(_Result):
 
 class BookingWindow(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    earliest: date
-    latest: date
+    earliest: Day
+    latest: Day
 
     @model_validator(mode="after")
     def _ordered(self) -> BookingWindow:

@@ -211,6 +211,17 @@ async def test_a_revision_past_a_32_bit_integer_is_422_naming_it(
     assert served.count("outcomes") == 0
 
 
+@pytest.mark.parametrize("moment", ["9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00"])
+async def test_a_time_at_the_edge_of_the_calendar_is_422_naming_it(
+    api: httpx.AsyncClient, served: Served, moment: str
+) -> None:
+    body = example("05")
+    body["contact"]["received_at"] = body["guidance"]["started_at"] = body["guidance"]["ended_at"] = moment
+    answer = problem(await api.post("/v1/outcomes", json=body), 422)
+    assert {"contact.received_at", "guidance.started_at", "guidance.ended_at"} <= {e["field"] for e in answer["errors"]}
+    assert served.count("outcomes") == 0
+
+
 @by_path
 async def test_a_nul_character_in_a_body_string_is_422_naming_the_field_and_stores_nothing(
     api: httpx.AsyncClient, served: Served, logged: Callable[[], str], route: BodyRoute
