@@ -4,8 +4,10 @@ Failures leave this module as the libraries raise them (zeep, httpx, lxml) or as
 exceptions below; :func:`adapters.kanta.errors.translate` is the one place that decides what they
 mean. What the transport adds to zeep's:
 
-* the WSDL is fetched asynchronously (zeep's own loading is synchronous) and handed to zeep from
-  memory; only documents the WSDL itself imports would go through zeep's synchronous loader;
+* the WSDL is fetched asynchronously (zeep's own loading is synchronous), over the same client and
+  TLS context as the SOAP calls, and handed to zeep from memory; it must be self-contained: any
+  document it imports (``xsd:import``, ``xsd:include``, ``wsdl:import``, whatever the scheme, a
+  ``file://`` URL or a bare path included) is refused with ``ExternalReferenceForbidden``;
 * every reply body is read as a stream and refused past ``max_response_bytes``;
 * 429 and 503 answers are raised with their ``Retry-After`` before zeep parses them (zeep's own
   errors drop the headers);
@@ -13,8 +15,9 @@ mean. What the transport adds to zeep's:
   document holds a hetu).
 
 zeep parses with DTDs, entities and external references forbidden and without lxml's huge-tree
-mode. Mutual TLS (client certificate, private key, CA bundle) comes from :class:`KantaSettings`;
-all three are off against the simulator.
+mode. TLS is always verified: against ``ca_bundle`` when set, else the system's CA store; there is
+no setting that turns verification off. The client certificate and key (mutual TLS) are loaded
+into the one SSL context when set (they are unset against the simulator over plain HTTP).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Any
 
 import httpx
 import zeep
+import zeep.exceptions
 from lxml import etree
 from zeep.transports import AsyncTransport
 from zeep.wsdl.utils import etree_to_string
@@ -92,8 +96,16 @@ class ArchivedDocument:
 
 
 class _Transport(AsyncTransport):  # zeep is only partly typed: its calls below are marked
-    def __init__(self, *, client: httpx.AsyncClient, wsdl_client: httpx.Client, max_response_bytes: int) -> None:
-        super().__init__(client=client, wsdl_client=wsdl_client)  # type: ignore[no-untyped-call]
+    """zeep's AsyncTransport narrowed: it loads only the WSDL fetched beforehand, and reads capped.
+
+    zeep resolves every import of a WSDL or schema through :meth:`load`, and its own ``load`` reads
+    ``file://`` URLs and bare paths from the local disk (``forbid_external`` only stops http(s)):
+    a back-end's WSDL importing ``file:///etc/...`` would have the gateway read its own files.
+    """
+
+    def __init__(self, *, client: httpx.AsyncClient, max_response_bytes: int) -> None:
+        # zeep's synchronous ``wsdl_client`` is never used (``load`` fetches nothing), so none is made.
+        super().__init__(client=client, wsdl_client=client)  # type: ignore[no-untyped-call]
         self.max_response_bytes = max_response_bytes
         self._preloaded: dict[str, bytes] = {}
 
@@ -103,8 +115,7 @@ class _Transport(AsyncTransport):  # zeep is only partly typed: its calls below 
     def load(self, url: str) -> bytes:
         if url in self._preloaded:
             return self._preloaded[url]
-        content: bytes = super().load(url)  # type: ignore[no-untyped-call]
-        return content
+        raise zeep.exceptions.ExternalReferenceForbidden(url)  # type: ignore[no-untyped-call]
 
     async def post(self, address: str, message: bytes, headers: dict[str, str]) -> Any:
         reply = await read_capped(
@@ -137,12 +148,11 @@ async def read_capped(http: httpx.AsyncClient, method: str, url: str, limit: int
     return httpx.Response(response.status_code, headers=headers, content=bytes(body), request=request)
 
 
-def tls_verification(settings: KantaSettings) -> ssl.SSLContext | bool:
-    """An SSL context with the CA bundle and client certificate of ``settings``, or the default checks."""
+def tls_verification(settings: KantaSettings) -> ssl.SSLContext:
+    """The one SSL context of the client: certificates verified against ``ca_bundle`` (else the system's
+    CA store), host names checked, and the client certificate and key presented when configured."""
     if settings.client_key and not settings.client_cert:
         raise ConfigurationError("kanta.client_key is set without kanta.client_cert")
-    if not settings.ca_bundle and not settings.client_cert:
-        return True
     try:
         context = ssl.create_default_context(cafile=settings.ca_bundle)
         if settings.client_cert:
@@ -174,8 +184,7 @@ class KantaClient:
             limits=httpx.Limits(max_connections=16),
             transport=transport,
         )
-        self._wsdl_http = httpx.Client(verify=verify, timeout=timeout, follow_redirects=False)
-        self._transport = _Transport(client=self._http, wsdl_client=self._wsdl_http, max_response_bytes=self._max)
+        self._transport = _Transport(client=self._http, max_response_bytes=self._max)
         self._zeep: Any = None
         self._loading = asyncio.Lock()
 
@@ -227,7 +236,6 @@ class KantaClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
-        self._wsdl_http.close()
 
 
 async def _answer_of(operation: Any, **kwargs: Any) -> Any:

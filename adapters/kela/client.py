@@ -7,19 +7,22 @@ Every failure leaves through :func:`adapters.kela.errors.translate`, so callers 
 ``gateway.errors`` classes. Used by the outbox adapter and directly by the gateway's booking API.
 
 The WSDL is fetched asynchronously on first use (never with a blocking GET on the event loop:
-the embedded default serves the simulator from the same loop) and must be self-contained;
+the embedded default serves the simulator from the same loop) and must be self-contained: the
+transport loads nothing, so an import of any scheme (``file://`` and bare paths included) is refused;
 zeep parses it and every reply with DTDs, entities and external references forbidden. Every
 answer body (and the WSDL) is read as a stream and never past ``max_response_bytes``; an error
 status other than a SOAP Fault's 500 is judged by its status and its body is not read at all.
 Message bodies carry hetus and names, so nothing here logs them; zeep's own transport logging is
 bypassed. Each operation takes the ``personal`` values of the delivery it serves, so that what
 Kela says about the person is never repeated (:func:`adapters.kela.errors.translate`).
+TLS is always verified, against ``ca_bundle`` when set, else the system's CA store.
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
+import ssl
 import time
 import uuid
 from collections.abc import Iterable
@@ -48,6 +51,7 @@ from adapters.kela.render import (
 )
 from adapters.kela.settings import KelaSettings
 from adapters.kela.xroad import SOAP_HEADER_TAG, XRoadHeader, build_header, check_echo, new_header, parse_header
+from gateway.errors import ConfigurationError
 from gateway.logs import get_logger
 
 __all__ = ["Booking", "BookingRequest", "ConsentReceipt", "ConsentRegistration", "KelaClient", "Slot", "SlotQuery"]
@@ -94,6 +98,14 @@ class _Transport(AsyncTransport):
         return httpx.Response(response.status_code, headers=headers, content=bytes(body), request=request)
 
 
+def tls_context(settings: KelaSettings) -> ssl.SSLContext:
+    """The client's SSL context: certificates verified against ``ca_bundle``, else the system's CA store."""
+    try:
+        return ssl.create_default_context(cafile=settings.ca_bundle)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigurationError(f"the Kela CA bundle cannot be used: {type(exc).__name__}") from None
+
+
 @dataclass(frozen=True, slots=True)
 class _Bound:
     """The parsed service description and where to send."""
@@ -116,7 +128,7 @@ class KelaClient:
         self.settings = settings
         self.wsdl_url = wsdl_url
         timeout = httpx.Timeout(settings.timeout_seconds, connect=settings.connect_timeout_seconds)
-        self._http = http or httpx.AsyncClient(timeout=timeout)
+        self._http = http or httpx.AsyncClient(timeout=timeout, verify=tls_context(settings))
         self._transport = _Transport(self._http, max_response_bytes=settings.max_response_bytes)
         self._client_id = settings.client.identifier()
         self._bound: _Bound | None = None

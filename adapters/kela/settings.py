@@ -52,6 +52,11 @@ class KelaSettings(BaseModel):
     security_server_url: str | None = Field(
         default=None, description="Our X-Road security server endpoint; unset: the WSDL's soap:address."
     )
+    ca_bundle: str | None = Field(
+        default=None,
+        description="CA bundle that signs the security server's certificate; unset: the system's CA store. "
+        "TLS is always verified.",
+    )
     timeout_seconds: float = Field(default=15, gt=0)
     connect_timeout_seconds: float = Field(default=5, gt=0)
     client: XRoadClientSettings = XRoadClientSettings()

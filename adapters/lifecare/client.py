@@ -4,10 +4,14 @@ Every answer body is read as a stream and never past ``max_response_bytes`` (a d
 Content-Length over the cap is refused before reading; the cap holds for the decoded bytes, so a
 compressed answer cannot expand past it). Each call takes the delivery's ``personal`` values, so
 that what the server says about the person is never repeated (:mod:`adapters.lifecare.errors`).
+
+TLS is always verified, against ``ca_bundle`` when set, else the system's CA store; the client
+certificate (mutual TLS) is presented when set. Both live in one SSL context built with the client.
 """
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterable
 from typing import Any
 
@@ -15,7 +19,7 @@ import httpx
 
 from adapters.lifecare.errors import from_response, from_transport_error, too_large
 from adapters.lifecare.settings import LifecareSettings
-from gateway.errors import BackendUnavailable
+from gateway.errors import BackendUnavailable, ConfigurationError
 
 FHIR_JSON = "application/fhir+json"
 _HOP_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
@@ -29,6 +33,20 @@ class _TooLarge(Exception):
         self.response = response
 
 
+def tls_context(settings: LifecareSettings) -> ssl.SSLContext:
+    """The one SSL context of the client: certificates verified against ``ca_bundle`` (else the system's
+    CA store), host names checked, and the client certificate presented when configured."""
+    if settings.client_key and not settings.client_cert:
+        raise ConfigurationError("lifecare.client_key is set without lifecare.client_cert")
+    try:
+        context = ssl.create_default_context(cafile=settings.ca_bundle)
+        if settings.client_cert:
+            context.load_cert_chain(settings.client_cert, keyfile=settings.client_key)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigurationError(f"the Lifecare TLS files cannot be used: {type(exc).__name__}") from None
+    return context
+
+
 class FhirClient:
     def __init__(self, settings: LifecareSettings, base_url: str, *, transport: httpx.AsyncBaseTransport | None = None):
         headers = {"Accept": FHIR_JSON, "Content-Type": f"{FHIR_JSON}; charset=utf-8"}
@@ -38,8 +56,7 @@ class FhirClient:
             base_url=base_url.rstrip("/") + "/",
             headers=headers,
             timeout=httpx.Timeout(settings.timeout_seconds, connect=settings.connect_timeout_seconds),
-            verify=settings.verify_tls,
-            cert=settings.client_cert,
+            verify=tls_context(settings),
             transport=transport,
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
         )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
@@ -18,12 +20,28 @@ def free_port() -> int:
         return port
 
 
-class ThreadedServer:
-    """An ASGI app served by uvicorn on 127.0.0.1 in a background thread."""
+@dataclass(frozen=True, slots=True)
+class ServerTls:
+    """What the server presents over TLS and, with ``client_ca``, whose client certificates it demands."""
 
-    def __init__(self, app: Any, port: int | None = None) -> None:
+    certfile: str
+    keyfile: str
+    client_ca: str | None = None
+
+    def uvicorn_options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {"ssl_certfile": self.certfile, "ssl_keyfile": self.keyfile}
+        if self.client_ca is not None:
+            options |= {"ssl_ca_certs": self.client_ca, "ssl_cert_reqs": ssl.CERT_REQUIRED}
+        return options
+
+
+class ThreadedServer:
+    """An ASGI app served by uvicorn on 127.0.0.1 in a background thread (over TLS when given ``tls``)."""
+
+    def __init__(self, app: Any, port: int | None = None, *, tls: ServerTls | None = None) -> None:
         self.app = app
         self.port = port or free_port()
+        self.tls = tls
         config = uvicorn.Config(
             app,
             host="127.0.0.1",
@@ -32,13 +50,14 @@ class ThreadedServer:
             access_log=False,
             lifespan="auto",
             timeout_graceful_shutdown=1,
+            **(tls.uvicorn_options() if tls else {}),
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def _run(self) -> None:
         asyncio.run(self.server.serve())
