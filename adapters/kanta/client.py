@@ -23,7 +23,6 @@ into the one SSL context when set (they are unset against the simulator over pla
 from __future__ import annotations
 
 import asyncio
-import ssl
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,7 +35,7 @@ from zeep.transports import AsyncTransport
 from zeep.wsdl.utils import etree_to_string
 
 from adapters.kanta.settings import KantaSettings
-from gateway.errors import ConfigurationError
+from adapters.tls import tls_context
 
 THROTTLING_STATUSES = frozenset({429, 503})
 _HOP_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
@@ -148,20 +147,6 @@ async def read_capped(http: httpx.AsyncClient, method: str, url: str, limit: int
     return httpx.Response(response.status_code, headers=headers, content=bytes(body), request=request)
 
 
-def tls_verification(settings: KantaSettings) -> ssl.SSLContext:
-    """The one SSL context of the client: certificates verified against ``ca_bundle`` (else the system's
-    CA store), host names checked, and the client certificate and key presented when configured."""
-    if settings.client_key and not settings.client_cert:
-        raise ConfigurationError("kanta.client_key is set without kanta.client_cert")
-    try:
-        context = ssl.create_default_context(cafile=settings.ca_bundle)
-        if settings.client_cert:
-            context.load_cert_chain(settings.client_cert, keyfile=settings.client_key)
-    except (OSError, ssl.SSLError) as exc:
-        raise ConfigurationError(f"the Kanta TLS files cannot be used: {type(exc).__name__}") from None
-    return context
-
-
 class KantaClient:
     """The archive service behind one WSDL: archive, archive a new version, fetch, query."""
 
@@ -173,7 +158,9 @@ class KantaClient:
         max_response_bytes: int | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        verify = tls_verification(settings)
+        verify = tls_context(
+            "kanta", ca_bundle=settings.ca_bundle, client_cert=settings.client_cert, client_key=settings.client_key
+        )
         timeout = httpx.Timeout(settings.timeout_seconds)
         self._wsdl_url = wsdl_url
         self._max = max_response_bytes or settings.max_response_bytes

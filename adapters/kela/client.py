@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import ssl
 import time
 import uuid
 from collections.abc import Iterable
@@ -51,7 +50,7 @@ from adapters.kela.render import (
 )
 from adapters.kela.settings import KelaSettings
 from adapters.kela.xroad import SOAP_HEADER_TAG, XRoadHeader, build_header, check_echo, new_header, parse_header
-from gateway.errors import ConfigurationError
+from adapters.tls import tls_context
 from gateway.logs import get_logger
 
 __all__ = ["Booking", "BookingRequest", "ConsentReceipt", "ConsentRegistration", "KelaClient", "Slot", "SlotQuery"]
@@ -98,14 +97,6 @@ class _Transport(AsyncTransport):
         return httpx.Response(response.status_code, headers=headers, content=bytes(body), request=request)
 
 
-def tls_context(settings: KelaSettings) -> ssl.SSLContext:
-    """The client's SSL context: certificates verified against ``ca_bundle``, else the system's CA store."""
-    try:
-        return ssl.create_default_context(cafile=settings.ca_bundle)
-    except (OSError, ssl.SSLError) as exc:
-        raise ConfigurationError(f"the Kela CA bundle cannot be used: {type(exc).__name__}") from None
-
-
 @dataclass(frozen=True, slots=True)
 class _Bound:
     """The parsed service description and where to send."""
@@ -128,7 +119,9 @@ class KelaClient:
         self.settings = settings
         self.wsdl_url = wsdl_url
         timeout = httpx.Timeout(settings.timeout_seconds, connect=settings.connect_timeout_seconds)
-        self._http = http or httpx.AsyncClient(timeout=timeout, verify=tls_context(settings))
+        self._http = http or httpx.AsyncClient(
+            timeout=timeout, verify=tls_context("kela", ca_bundle=settings.ca_bundle)
+        )
         self._transport = _Transport(self._http, max_response_bytes=settings.max_response_bytes)
         self._client_id = settings.client.identifier()
         self._bound: _Bound | None = None

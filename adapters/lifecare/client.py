@@ -11,7 +11,6 @@ certificate (mutual TLS) is presented when set. Both live in one SSL context bui
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Iterable
 from typing import Any
 
@@ -19,7 +18,8 @@ import httpx
 
 from adapters.lifecare.errors import from_response, from_transport_error, too_large
 from adapters.lifecare.settings import LifecareSettings
-from gateway.errors import BackendUnavailable, ConfigurationError
+from adapters.tls import tls_context
+from gateway.errors import BackendUnavailable
 
 FHIR_JSON = "application/fhir+json"
 _HOP_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
@@ -33,20 +33,6 @@ class _TooLarge(Exception):
         self.response = response
 
 
-def tls_context(settings: LifecareSettings) -> ssl.SSLContext:
-    """The one SSL context of the client: certificates verified against ``ca_bundle`` (else the system's
-    CA store), host names checked, and the client certificate presented when configured."""
-    if settings.client_key and not settings.client_cert:
-        raise ConfigurationError("lifecare.client_key is set without lifecare.client_cert")
-    try:
-        context = ssl.create_default_context(cafile=settings.ca_bundle)
-        if settings.client_cert:
-            context.load_cert_chain(settings.client_cert, keyfile=settings.client_key)
-    except (OSError, ssl.SSLError) as exc:
-        raise ConfigurationError(f"the Lifecare TLS files cannot be used: {type(exc).__name__}") from None
-    return context
-
-
 class FhirClient:
     def __init__(self, settings: LifecareSettings, base_url: str, *, transport: httpx.AsyncBaseTransport | None = None):
         headers = {"Accept": FHIR_JSON, "Content-Type": f"{FHIR_JSON}; charset=utf-8"}
@@ -56,7 +42,12 @@ class FhirClient:
             base_url=base_url.rstrip("/") + "/",
             headers=headers,
             timeout=httpx.Timeout(settings.timeout_seconds, connect=settings.connect_timeout_seconds),
-            verify=tls_context(settings),
+            verify=tls_context(
+                "lifecare",
+                ca_bundle=settings.ca_bundle,
+                client_cert=settings.client_cert,
+                client_key=settings.client_key,
+            ),
             transport=transport,
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
         )
