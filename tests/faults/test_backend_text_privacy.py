@@ -11,20 +11,17 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
 import phonenumbers
-import pytest
 from sqlalchemy import select
 
 from gateway.examples import move_dates
-from gateway.logs import configure_logging
 from gateway.store.engine import create_engine
 from gateway.store.schema import metadata
 from tests.support.harness import Harness, example, running_gateway
@@ -142,17 +139,6 @@ async def table_lines(gw: Harness) -> dict[str, list[str]]:
         return rows
     finally:
         await engine.dispose()
-
-
-@pytest.fixture
-def captured_logs() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    saved_handlers, saved_level = root.handlers[:], root.level
-    buffer = io.StringIO()
-    configure_logging("DEBUG", "json", stream=buffer)
-    yield buffer
-    root.handlers[:] = saved_handlers
-    root.setLevel(saved_level)
 
 
 async def test_what_a_back_end_says_about_the_person_is_stored_logged_and_answered_redacted(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,17 @@ def handover() -> dict[str, Any]:
     return example("05")
 
 
+@asynccontextmanager
+async def holding_the_lock_of(holder: AsyncConnection, body: dict[str, Any]) -> AsyncIterator[None]:
+    """Hold the outcome's own advisory lock, so that the API's transaction for it waits mid-way."""
+    key = source_lock_key(body["source"]["system"], body["source"]["outcome_id"])
+    await holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+    try:
+        yield
+    finally:
+        await holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+
+
 if POSTGRES_URL:  # the failure is PostgreSQL's; SQLite has no sessions to end
 
     @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -69,11 +81,9 @@ if POSTGRES_URL:  # the failure is PostgreSQL's; SQLite has no sessions to end
         gw: Harness, holder: AsyncConnection
     ) -> None:
         body = handover()
-        key = source_lock_key(body["source"]["system"], body["source"]["outcome_id"])
-        await holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
-        posting = asyncio.create_task(gw.post(body))
-        await kill_the_session_waiting_for(holder)
-        await holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+        async with holding_the_lock_of(holder, body):
+            posting = asyncio.create_task(gw.post(body))
+            await kill_the_session_waiting_for(holder)
         response = await posting
         assert response.status_code == 202
         assert await gw.count("outcomes") == 1 and await gw.count("deliveries") == 1
@@ -83,18 +93,16 @@ if POSTGRES_URL:  # the failure is PostgreSQL's; SQLite has no sessions to end
         gw: Harness, holder: AsyncConnection
     ) -> None:
         body = handover()
-        key = source_lock_key(body["source"]["system"], body["source"]["outcome_id"])
-        await holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
-        posting = asyncio.create_task(gw.post(body))
-        while not posting.done():
-            try:
-                await kill_the_session_waiting_for(holder, seconds=3)
-            except AssertionError:
-                break
-        response = await posting
-        assert response.status_code == 503 and response.headers["content-type"] == "application/problem+json"
-        assert response.headers["retry-after"] and "not known" in response.json()["detail"]
-        assert await gw.count("outcomes") == 0 and await gw.count("deliveries") == 0
-        await holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+        async with holding_the_lock_of(holder, body):
+            posting = asyncio.create_task(gw.post(body))
+            while not posting.done():
+                try:
+                    await kill_the_session_waiting_for(holder, seconds=3)
+                except AssertionError:
+                    break
+            response = await posting
+            assert response.status_code == 503 and response.headers["content-type"] == "application/problem+json"
+            assert response.headers["retry-after"] and "not known" in response.json()["detail"]
+            assert await gw.count("outcomes") == 0 and await gw.count("deliveries") == 0
         again = await gw.post(body)
         assert again.status_code == 202
