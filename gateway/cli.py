@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 import signal
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
@@ -18,35 +17,23 @@ import typer
 
 from adapters.registry import BACKENDS
 from gateway import examples as shipped
+from gateway.commands.clients import clients
+from gateway.commands.database import DataDir, settings_for
+from gateway.commands.tokens import tokens
 from gateway.errors import ConfigurationError
-from gateway.logs import configure_logging
-from gateway.security.tokens import SCOPES, create_token, list_tokens, revoke_token
 from gateway.server import Embedded, run_worker, serve_api, serve_embedded, serve_simulator
-from gateway.settings import GatewaySettings
-from gateway.store.engine import create_engine
 from gateway.store.migrate import upgrade
 
 app = typer.Typer(help="Asiakasohjaus gateway: guidance outcomes in, register records out.", no_args_is_help=True)
-tokens = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
 db = typer.Typer(help="Database migrations.", no_args_is_help=True)
 examples = typer.Typer(help="Post the shipped example outcomes to a running gateway.", no_args_is_help=True)
 app.add_typer(tokens, name="tokens")
+app.add_typer(clients, name="clients")
 app.add_typer(db, name="db")
 app.add_typer(examples, name="examples")
 
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Folder for the SQLite file and the secret key.")]
 Host = Annotated[str, typer.Option(help="Interface to listen on.")]
 Port = Annotated[int, typer.Option(help="Port to listen on.")]
-
-
-def _settings(data_dir: Path | None = None, **overrides: object) -> GatewaySettings:
-    settings = GatewaySettings()
-    changes: dict[str, object] = {k: v for k, v in overrides.items() if v is not None}
-    if data_dir is not None:
-        changes["data_dir"] = data_dir
-    settings = settings.model_copy(update=changes)
-    configure_logging(settings.log_level, settings.log_format)
-    return settings
 
 
 def _banner(embedded: Embedded) -> None:
@@ -86,7 +73,7 @@ def serve(
     worker: Annotated[bool, typer.Option(help="Run the delivery worker in this process.")] = True,
 ) -> None:
     """The embedded default: API, worker and simulators in one process, on SQLite unless configured."""
-    settings = _settings(data_dir, public_url=f"http://{host}:{port}")
+    settings = settings_for(data_dir, public_url=f"http://{host}:{port}")
     interrupts = EchoedInterrupt()
 
     def announce(embedded: Embedded) -> None:
@@ -130,14 +117,14 @@ class EchoedInterrupt:
 @app.command()
 def api(data_dir: DataDir = None, host: Host = "127.0.0.1", port: Port = 8000) -> None:
     """The API alone (run 'gateway worker' beside it). Run 'gateway db upgrade' first."""
-    settings = _settings(data_dir)
+    settings = settings_for(data_dir)
     asyncio.run(serve_api(settings, host=host, port=port))
 
 
 @app.command("worker")
 def worker_command(data_dir: DataDir = None) -> None:
     """The delivery worker alone. Back-end URLs come from settings (GATEWAY_LIFECARE__BASE_URL, ...)."""
-    settings = _settings(data_dir)
+    settings = settings_for(data_dir)
     try:
         asyncio.run(run_worker(settings))
     except ConfigurationError as exc:
@@ -151,7 +138,7 @@ def simulator(
     port: Port = 8081,
 ) -> None:
     """Run one simulated back-end alone."""
-    _settings()
+    settings_for()
     if name not in {b.name for b in BACKENDS}:
         raise typer.BadParameter(f"unknown simulator {name!r}; known: {', '.join(b.name for b in BACKENDS)}")
     asyncio.run(serve_simulator(name, host=host, port=port))
@@ -160,82 +147,10 @@ def simulator(
 @db.command("upgrade")
 def db_upgrade(data_dir: DataDir = None) -> None:
     """Create or migrate the database to the newest schema."""
-    settings = _settings(data_dir)
+    settings = settings_for(data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.resolved_database_url)
     typer.echo("database is up to date")
-
-
-@tokens.command("create")
-def tokens_create(
-    scope: Annotated[list[str], typer.Option("--scope", help="Repeat for each scope; 'all' for every scope.")],
-    name: Annotated[str, typer.Option(help="Who or what the token is for.")] = "api-client",
-    ttl_hours: Annotated[float | None, typer.Option(help="Expire after this many hours.")] = None,
-    data_dir: DataDir = None,
-) -> None:
-    """Create a token and print it on stdout (it is shown only this once)."""
-    settings = _settings(data_dir)
-    scopes = list(SCOPES) if scope == ["all"] else scope
-
-    async def run() -> str:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        upgrade(settings.resolved_database_url)
-        engine = create_engine(settings.resolved_database_url)
-        try:
-            async with engine.begin() as conn:
-                _, token = await create_token(
-                    conn, name=name, scopes=scopes, ttl=timedelta(hours=ttl_hours) if ttl_hours else None
-                )
-            return token
-        finally:
-            await engine.dispose()
-
-    try:
-        typer.echo(asyncio.run(run()))
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--scope") from None
-
-
-@tokens.command("list")
-def tokens_list(data_dir: DataDir = None) -> None:
-    """List tokens (never their secrets) as JSON lines."""
-    settings = _settings(data_dir)
-
-    async def run() -> list[dict[str, object]]:
-        engine = create_engine(settings.resolved_database_url)
-        try:
-            async with engine.connect() as conn:
-                return await list_tokens(conn)
-        finally:
-            await engine.dispose()
-
-    for item in asyncio.run(run()):
-        typer.echo(json.dumps(item))
-
-
-@tokens.command("revoke")
-def tokens_revoke(token_id: str, data_dir: DataDir = None) -> None:
-    """Revoke a token by its id."""
-    settings = _settings(data_dir)
-
-    async def run() -> bool:
-        engine = create_engine(settings.resolved_database_url)
-        try:
-            async with engine.begin() as conn:
-                return await revoke_token(conn, token_id)
-        finally:
-            await engine.dispose()
-
-    if not asyncio.run(run()):
-        raise typer.BadParameter(f"no active token {token_id}")
-    typer.echo(f"revoked {token_id}")
-
-
-@tokens.command("scopes")
-def tokens_scopes() -> None:
-    """Show the scopes a token can have."""
-    for name, meaning in SCOPES.items():
-        typer.echo(f"{name:<16} {meaning}")
 
 
 @examples.command("post")

@@ -209,3 +209,13 @@ def settle(client: httpx.Client, outcome_id: str, *, deadline: float, poll_secon
         if time.monotonic() >= deadline:
             return Settled(status, timed_out=True)
         time.sleep(poll_seconds)
+
+
+def example_systems(folder: Path | None = None) -> list[str]:
+    """The source systems the shipped examples speak for (the local console's client owns them)."""
+    found = set()
+    for path in example_files(folder or default_folder()):
+        source = json.loads(path.read_text(encoding="utf-8")).get("source", {})
+        if isinstance(source, dict) and isinstance(source.get("system"), str):
+            found.add(source["system"])
+    return sorted(found)

@@ -16,8 +16,10 @@ from starlette.routing import Mount
 
 from adapters.registry import BACKENDS, build_adapters, endpoints
 from gateway.api import create_app
+from gateway.examples import example_systems
 from gateway.logs import get_logger
 from gateway.outbox.worker import Worker
+from gateway.security.clients import ensure_client
 from gateway.security.tokens import SCOPES, create_token
 from gateway.settings import GatewaySettings
 from gateway.state import GatewayState, build_state
@@ -77,7 +79,10 @@ async def serve_embedded(
     token = None
     if announce is not None:
         async with state.engine.begin() as conn:
-            _, token = await create_token(conn, name="serve-console", scopes=list(SCOPES), ttl=timedelta(hours=24))
+            console = await ensure_client(conn, name="local-console", systems=example_systems())
+            _, token = await create_token(
+                conn, name="serve-console", scopes=list(SCOPES), client_id=console.id, ttl=timedelta(hours=24)
+            )
     stop = asyncio.Event()
 
     async def once_listening() -> None:

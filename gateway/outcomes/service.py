@@ -10,7 +10,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.consents import service as consent_service
@@ -21,7 +21,7 @@ from gateway.outbox.corrections import Step, diff
 from gateway.outbox.service import deliveries_of, enqueue, latest_deliveries
 from gateway.outcomes.states import outcome_state
 from gateway.plan import Plan
-from gateway.routing import contact_day
+from gateway.routing import FINNISH_TIME, contact_day
 from gateway.store.schema import consents, deadlines, outcomes, statistics_events
 
 
@@ -84,6 +84,33 @@ async def store_accepted(
 ) -> None:
     """Store an accepted outcome; for a correction, ``earlier_revisions`` are the ids of the revisions before it."""
     earlier = earlier_revisions or []
+    if earlier:  # one statistics event per outcome: a correction replaces the earlier one
+        replaced = select(outcomes.c.statistics_event_id).where(
+            outcomes.c.id.in_(earlier), outcomes.c.statistics_event_id.is_not(None)
+        )
+        await conn.execute(delete(statistics_events).where(statistics_events.c.id.in_(replaced)))
+        await conn.execute(update(outcomes).where(outcomes.c.id.in_(earlier)).values(statistics_event_id=None))
+    s = plan.statistics
+    event_id = (
+        await conn.execute(
+            insert(statistics_events)
+            .values(
+                contact_date=s.contact_date,
+                unit=s.unit,
+                main_reason=s.main_reason,
+                additional_reasons=list(s.additional_reasons),
+                contacted_by=s.contacted_by,
+                authority_kind=s.authority_kind,
+                channel=s.channel,
+                ended_how=list(s.ended_how),
+                duration_minutes=s.duration_minutes,
+                led_to_client_relationship=s.led_to_client_relationship,
+                anonymous=s.anonymous,
+                recorded_on=now.astimezone(FINNISH_TIME).date(),
+            )
+            .returning(statistics_events.c.id)
+        )
+    ).scalar_one()
     await conn.execute(
         insert(outcomes).values(
             id=outcome_id,
@@ -99,26 +126,7 @@ async def store_accepted(
             plan=plan.describe(),
             response=response,
             supersedes=earlier[-1] if earlier else None,
-        )
-    )
-    if earlier:  # one statistics event per outcome: a correction replaces the earlier one
-        await conn.execute(delete(statistics_events).where(statistics_events.c.outcome_id.in_(earlier)))
-    s = plan.statistics
-    await conn.execute(
-        insert(statistics_events).values(
-            outcome_id=outcome_id,
-            contact_date=s.contact_date,
-            unit=s.unit,
-            main_reason=s.main_reason,
-            additional_reasons=list(s.additional_reasons),
-            contacted_by=s.contacted_by,
-            authority_kind=s.authority_kind,
-            channel=s.channel,
-            ended_how=list(s.ended_how),
-            duration_minutes=s.duration_minutes,
-            led_to_client_relationship=s.led_to_client_relationship,
-            anonymous=s.anonymous,
-            recorded_at=now,
+            statistics_event_id=event_id,
         )
     )
     if plan.deadlines:

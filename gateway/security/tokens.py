@@ -1,4 +1,4 @@
-"""API tokens: random bearer secrets, stored only as SHA-256 hashes, each with its scopes.
+"""API tokens: random bearer secrets, stored only as SHA-256 hashes, each with its scopes and client.
 
 SHA-256 without a salt is enough here because a token is 256 bits of randomness, not a password:
 there is nothing to guess. The plaintext is shown once, when the token is created.
@@ -15,11 +15,15 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.store.schema import api_tokens
+from gateway.security.clients import systems_of
+from gateway.store.schema import api_clients, api_tokens
 
 SCOPES: dict[str, str] = {
     "outcomes:write": "post guidance outcomes",
     "outcomes:read": "read outcome status and plans",
+    "personal:read": "see hetu, names, phone numbers and free text unmasked (every such read is logged)",
+    "records:read-all": "read every client's outcomes, consents and bookings (operators, auditors)",
+    "audit:read": "search and export the access and disclosure logs",
     "consents:write": "record and revoke consents",
     "consents:read": "read consents",
     "bookings:write": "find slots, book and cancel Kela phone appointments",
@@ -34,9 +38,27 @@ TOKEN_PREFIX = "gwt_"  # noqa: S105 - a marker that makes leaked tokens easy to 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
+    """Who is calling: a token (or an identity provider's access token) acting for one client."""
+
     token_id: str
     name: str
     scopes: frozenset[str]
+    client_id: str
+    client_name: str
+    systems: frozenset[str]
+    # The person behind the call, when known (an identity provider's subject for people).
+    user: str | None = None
+
+    def speaks_for(self, system: str) -> bool:
+        return system in self.systems
+
+    @property
+    def reads_all(self) -> bool:
+        return "records:read-all" in self.scopes
+
+    @property
+    def sees_personal(self) -> bool:
+        return "personal:read" in self.scopes
 
 
 def hash_token(token: str) -> str:
@@ -52,6 +74,7 @@ async def create_token(
     *,
     name: str,
     scopes: list[str],
+    client_id: str,
     ttl: timedelta | None = None,
     now: datetime | None = None,
 ) -> tuple[str, str]:
@@ -68,6 +91,7 @@ async def create_token(
             name=name,
             token_hash=hash_token(token),
             scopes=sorted(set(scopes)),
+            client_id=client_id,
             created_at=created,
             expires_at=created + ttl if ttl else None,
             revoked_at=None,
@@ -77,11 +101,21 @@ async def create_token(
 
 
 async def authenticate(conn: AsyncConnection, token: str, *, now: datetime | None = None) -> Principal | None:
-    row = (await conn.execute(select(api_tokens).where(api_tokens.c.token_hash == hash_token(token)))).first()
+    """The principal of an active token of an enabled client, or None."""
+    row = (
+        await conn.execute(
+            select(api_tokens, api_clients.c.name.label("client_name"), api_clients.c.disabled_at)
+            .join(api_clients, api_clients.c.id == api_tokens.c.client_id)
+            .where(api_tokens.c.token_hash == hash_token(token))
+        )
+    ).first()
     moment = now or datetime.now(UTC)
     if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= moment):
         return None
-    return Principal(row.id, row.name, frozenset(row.scopes))
+    if row.disabled_at is not None:
+        return None
+    systems = await systems_of(conn, row.client_id)
+    return Principal(row.id, row.name, frozenset(row.scopes), row.client_id, row.client_name, systems)
 
 
 async def revoke_token(conn: AsyncConnection, token_id: str) -> bool:
@@ -94,11 +128,16 @@ async def revoke_token(conn: AsyncConnection, token_id: str) -> bool:
 
 
 async def list_tokens(conn: AsyncConnection) -> list[dict[str, object]]:
-    rows = await conn.execute(select(api_tokens).order_by(api_tokens.c.created_at))
+    rows = await conn.execute(
+        select(api_tokens, api_clients.c.name.label("client_name"))
+        .join(api_clients, api_clients.c.id == api_tokens.c.client_id)
+        .order_by(api_tokens.c.created_at)
+    )
     return [
         {
             "id": r.id,
             "name": r.name,
+            "client": r.client_name,
             "scopes": r.scopes,
             "created_at": r.created_at.isoformat(),
             "expires_at": r.expires_at.isoformat() if r.expires_at else None,

@@ -53,6 +53,9 @@ outcomes = Table(
     Column("response", JsonType, nullable=False),
     # Unique: the revisions of one source outcome form one chain, never a fork.
     Column("supersedes", String(36), ForeignKey("outcomes.id"), nullable=True, unique=True),
+    # The outcome's anonymous statistics event: the link lives here, not in the event, so that a
+    # correction can replace the event and retention can cut the link, leaving the event anonymous.
+    Column("statistics_event_id", BigInteger().with_variant(Integer, "sqlite"), nullable=True),
     UniqueConstraint("source_system", "source_outcome_id", "revision"),
 )
 
@@ -91,6 +94,8 @@ deliveries = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Column("delivered_at", UtcDateTime, nullable=True),
     Column("purged_at", UtcDateTime, nullable=True),
+    # A delivery held for consent is cancelled at this moment if no consent has arrived.
+    Column("expires_at", UtcDateTime, nullable=True),
     Index("ix_deliveries_claim", "backend", "status", "next_attempt_at"),
     UniqueConstraint("outcome_id", "action_key"),
 )
@@ -126,7 +131,6 @@ statistics_events = Table(
     "statistics_events",
     metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
-    Column("outcome_id", String(36), ForeignKey("outcomes.id"), nullable=False, unique=True),
     Column("contact_date", Date, nullable=False, index=True),
     Column("unit", String(64), nullable=False),
     Column("main_reason", String(64), nullable=False),
@@ -138,7 +142,8 @@ statistics_events = Table(
     Column("duration_minutes", Integer, nullable=False),
     Column("led_to_client_relationship", Boolean, nullable=False),
     Column("anonymous", Boolean, nullable=False),
-    Column("recorded_at", UtcDateTime, nullable=False),
+    # Day granularity: an exact time could be matched back to the outcome that made the event.
+    Column("recorded_on", Date, nullable=False),
 )
 
 disclosures = Table(
@@ -153,6 +158,47 @@ disclosures = Table(
     Column("consent_id", String(36), nullable=True),
     Column("disclosed_at", UtcDateTime, nullable=False),
     Column("actor", String(64), nullable=False),
+    # HMAC of the client's hetu: answers "who received my data" without storing the hetu.
+    Column("subject_key", String(64), nullable=True, index=True),
+    # Tamper evidence: each row's hash covers its fields and the previous row's hash.
+    Column("prev_hash", String(64), nullable=True),
+    Column("row_hash", String(64), nullable=True),
+)
+
+access_log = Table(
+    "access_log",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("accessed_at", UtcDateTime, nullable=False, index=True),
+    Column("client_id", String(36), nullable=False),
+    Column("client_name", String(128), nullable=False),
+    # The token's name or the identity provider's subject; ``user`` is the person, when known.
+    Column("actor", String(128), nullable=False),
+    Column("user", String(128), nullable=True),
+    Column("purpose", String(200), nullable=True),
+    Column("record_type", String(32), nullable=False),
+    Column("record_id", String(64), nullable=False),
+    Column("subject_key", String(64), nullable=True, index=True),
+    Column("route", String(200), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("row_hash", String(64), nullable=False),
+)
+
+api_clients = Table(
+    "api_clients",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(128), nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("disabled_at", UtcDateTime, nullable=True),
+)
+
+# A source system belongs to exactly one client: only that client's tokens speak for it.
+client_systems = Table(
+    "client_systems",
+    metadata,
+    Column("system", String(64), primary_key=True),
+    Column("client_id", String(36), ForeignKey("api_clients.id"), nullable=False, index=True),
 )
 
 api_tokens = Table(
@@ -161,6 +207,7 @@ api_tokens = Table(
     Column("id", String(36), primary_key=True),
     Column("name", String(128), nullable=False),
     Column("token_hash", String(64), nullable=False, unique=True),
+    Column("client_id", String(36), ForeignKey("api_clients.id"), nullable=False, index=True),
     Column("scopes", JsonType, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime, nullable=True),
@@ -172,7 +219,8 @@ consents = Table(
     metadata,
     Column("id", String(36), primary_key=True),
     Column("client_key", String(64), nullable=False, index=True),
-    Column("consenter", JsonType, nullable=False),
+    # Null once a revoked or expired consent is minimised: the audit keeps the rest.
+    Column("consenter", JsonType, nullable=True),
     Column("guardian", JsonType, nullable=True),
     Column("parties", JsonType, nullable=False),
     Column("purpose", Text, nullable=False),
@@ -192,6 +240,8 @@ consents = Table(
     Column("idempotency_key", String(160), nullable=True, unique=True),
     Column("fingerprint", String(64), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("client_id", String(36), nullable=True, index=True),
+    Column("minimised_at", UtcDateTime, nullable=True),
 )
 
 bookings = Table(
@@ -209,4 +259,5 @@ bookings = Table(
     Column("fingerprint", String(64), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("client_id", String(36), nullable=True, index=True),
 )

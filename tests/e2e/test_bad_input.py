@@ -24,12 +24,13 @@ from sqlalchemy import text
 from gateway.api import create_app
 from gateway.bodies import MAX_DEPTH, MAX_NUMBER_DIGITS
 from gateway.logs import configure_logging
+from gateway.security.clients import ensure_client
 from gateway.security.tokens import SCOPES, create_token
 from gateway.settings import GatewaySettings
 from gateway.store.engine import create_engine, sync_url
 from gateway.store.migrate import upgrade
 from tests.conftest import DATABASES, POSTGRES_URL
-from tests.support.harness import Harness, consent_body, example, future_window
+from tests.support.harness import TEST_SYSTEMS, Harness, consent_body, example, future_window
 from tests.support.servers import ThreadedServer
 
 ACTOR = {"unit": "ASOHJ-KESKITETTY", "worker_id": "T-1042"}
@@ -146,7 +147,8 @@ async def _token(url: str) -> str:
     engine = create_engine(url)
     try:
         async with engine.begin() as conn:
-            _, token = await create_token(conn, name="bad-input", scopes=list(SCOPES))
+            client = await ensure_client(conn, name="bad-input", systems=list(TEST_SYSTEMS))
+            _, token = await create_token(conn, name="bad-input", scopes=list(SCOPES), client_id=client.id)
         return token
     finally:
         await engine.dispose()

@@ -22,9 +22,57 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
 
 
+def gateway(*args: str, tmp_path: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*GATEWAY, *args, "--data-dir", str(tmp_path)], capture_output=True, text=True, env=clean_env(), check=check
+    )
+
+
+def test_clients_create_registers_a_client_with_its_source_systems(tmp_path: Path) -> None:
+    created = json.loads(
+        gateway("clients", "create", "--name", "crm", "--system", "crm-espoo", tmp_path=tmp_path).stdout
+    )
+    assert created["name"] == "crm" and created["systems"] == ["crm-espoo"]
+    listed = [json.loads(line) for line in gateway("clients", "list", tmp_path=tmp_path).stdout.splitlines()]
+    assert [(c["name"], c["systems"], c["disabled"]) for c in listed] == [("crm", ["crm-espoo"], False)]
+
+
+def test_a_source_system_belongs_to_one_client_only(tmp_path: Path) -> None:
+    gateway("clients", "create", "--name", "crm", "--system", "crm-espoo", tmp_path=tmp_path)
+    refused = gateway("clients", "create", "--name", "other", "--system", "crm-espoo", tmp_path=tmp_path, check=False)
+    assert refused.returncode != 0 and "owned by crm" in refused.stderr
+
+
+def test_a_disabled_client_is_listed_as_disabled(tmp_path: Path) -> None:
+    gateway("clients", "create", "--name", "crm", "--system", "crm-espoo", tmp_path=tmp_path)
+    gateway("clients", "disable", "crm", tmp_path=tmp_path)
+    listed = json.loads(gateway("clients", "list", tmp_path=tmp_path).stdout.splitlines()[0])
+    assert listed["disabled"] is True
+
+
+def test_a_token_needs_an_existing_client(tmp_path: Path) -> None:
+    refused = gateway(
+        "tokens", "create", "--scope", "outcomes:read", "--client", "nobody", tmp_path=tmp_path, check=False
+    )
+    assert refused.returncode != 0 and "no enabled client 'nobody'" in refused.stderr
+
+
 def test_tokens_create_prints_a_token_that_the_gateway_accepts(tmp_path: Path) -> None:
+    gateway("clients", "create", "--name", "crm", "--system", "crm-espoo", tmp_path=tmp_path)
     created = subprocess.run(
-        [*GATEWAY, "tokens", "create", "--scope", "outcomes:read", "--name", "crm", "--data-dir", str(tmp_path)],
+        [
+            *GATEWAY,
+            "tokens",
+            "create",
+            "--scope",
+            "outcomes:read",
+            "--client",
+            "crm",
+            "--name",
+            "crm",
+            "--data-dir",
+            str(tmp_path),
+        ],
         capture_output=True,
         text=True,
         env=clean_env(),
@@ -40,12 +88,14 @@ def test_tokens_create_prints_a_token_that_the_gateway_accepts(tmp_path: Path) -
         check=True,
     )
     assert json.loads(listed.stdout.splitlines()[0])["scopes"] == ["outcomes:read"]
+    assert json.loads(listed.stdout.splitlines()[0])["client"] == "crm"
     assert token not in listed.stdout
 
 
 def test_an_unknown_scope_is_refused(tmp_path: Path) -> None:
+    gateway("clients", "create", "--name", "crm", "--system", "crm-espoo", tmp_path=tmp_path)
     result = subprocess.run(
-        [*GATEWAY, "tokens", "create", "--scope", "everything", "--data-dir", str(tmp_path)],
+        [*GATEWAY, "tokens", "create", "--scope", "everything", "--client", "crm", "--data-dir", str(tmp_path)],
         capture_output=True,
         text=True,
         env=clean_env(),

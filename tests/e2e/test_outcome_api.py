@@ -171,13 +171,7 @@ async def test_an_unknown_token_is_401(gw: Harness) -> None:
 
 
 async def test_a_token_without_the_scope_is_403(gw: Harness) -> None:
-    from gateway.security.tokens import create_token
-    from gateway.store.engine import create_engine
-
-    engine = create_engine(gw.settings.resolved_database_url)
-    async with engine.begin() as conn:
-        _, reader = await create_token(conn, name="reader", scopes=["outcomes:read"])
-    await engine.dispose()
+    reader = await gw.token_for("test-suite", scopes=["outcomes:read"])
     response = await gw.api.post("/v1/outcomes", json=example("05"), headers={"Authorization": f"Bearer {reader}"})
     assert response.status_code == 403 and response.json()["required_scope"] == "outcomes:write"
 

@@ -18,6 +18,7 @@ from sqlalchemy import text
 from adapters.registry import BACKENDS, build_adapters
 from gateway.api import create_app
 from gateway.outbox.worker import Worker, utcnow
+from gateway.security.clients import ensure_client
 from gateway.security.tokens import SCOPES, create_token
 from gateway.settings import GatewaySettings, WorkerSettings
 from gateway.state import build_state
@@ -25,6 +26,9 @@ from gateway.store.engine import create_engine
 from tests.support.servers import ThreadedServer
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "outcomes"
+
+# The source systems the suite's own token speaks for (the examples' and the test fixtures').
+TEST_SYSTEMS = ("asiakasohjaus-crm", "test-crm", "crm")
 
 
 def example(name: str) -> dict[str, Any]:
@@ -73,6 +77,21 @@ class Harness:
     @property
     def lifecare_url(self) -> str:
         return self.endpoints["lifecare"]
+
+    async def token_for(self, client: str, *, scopes: list[str], systems: tuple[str, ...] = ()) -> str:
+        """A new token of ``client`` (created if missing, owning ``systems``), with ``scopes``."""
+        engine = create_engine(self.settings.resolved_database_url)
+        try:
+            async with engine.begin() as conn:
+                owner = await ensure_client(conn, name=client, systems=list(systems))
+                _, token = await create_token(conn, name=client, scopes=scopes, client_id=owner.id)
+            return token
+        finally:
+            await engine.dispose()
+
+    def as_token(self, token: str) -> httpx.AsyncClient:
+        """A client of the gateway's API that calls with ``token``."""
+        return httpx.AsyncClient(base_url=self.api.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
 
     async def post(self, body: dict[str, Any], **params: Any) -> httpx.Response:
         return await self.api.post("/v1/outcomes", json=body, params=params)
@@ -176,7 +195,8 @@ async def running_gateway(
     api_server = ThreadedServer(create_app(config, state=build_state(config, endpoints=urls))).start()
     engine_state = build_state(config)
     async with engine_state.engine.begin() as conn:
-        _, token = await create_token(conn, name="test-suite", scopes=list(SCOPES))
+        suite = await ensure_client(conn, name="test-suite", systems=list(TEST_SYSTEMS))
+        _, token = await create_token(conn, name="test-suite", scopes=list(SCOPES), client_id=suite.id)
     test_worker = Worker(
         engine=engine_state.engine,
         adapters=build_adapters(config, urls),
