@@ -23,6 +23,7 @@ from gateway.logs import get_logger
 from gateway.openapi import AUTHENTICATED, JSON_BODY, json_response, problem_responses
 from gateway.problems import Problem
 from gateway.security.deps import require
+from gateway.security.personal import PersonalRecord, shown_to
 from gateway.security.tokens import Principal
 from gateway.state import GatewayState, State
 from gateway.store.engine import reading
@@ -165,8 +166,8 @@ async def book(
     )
     worker = state.direct("kela")
     fingerprint = state.fingerprints.of(body.model_dump(mode="json"))
-    key = idempotency.scoped_key(principal.name, idempotency_key)
-    if key is not None and (replay := await _replay(state, key, fingerprint)) is not None:
+    key = idempotency.scoped_key(principal.client_id, idempotency_key)
+    if key is not None and (replay := await _replay(state, key, fingerprint, request, principal)) is not None:
         return replay
     now = state.now()
     booking_id = str(uuid.uuid4())
@@ -200,6 +201,7 @@ async def book(
             fingerprints=state.fingerprints,
             idempotency_key=key,
             fingerprint=fingerprint,
+            client_id=principal.client_id,
         )
     claimed = await worker.claim_delivery("kela", booking_id)
     if claimed is not None:
@@ -207,13 +209,14 @@ async def book(
             await asyncio.wait_for(worker.process("kela", claimed), timeout=state.settings.booking_wait_seconds)
         except TimeoutError:
             await worker.release("kela", booking_id)
-    return await _answer(state, booking_id, principal)
+    return await _answer(state, booking_id, principal, request)
 
 
-async def _answer(state: GatewayState, booking_id: str, principal: Principal) -> JSONResponse:
+async def _answer(state: GatewayState, booking_id: str, principal: Principal, request: Request) -> JSONResponse:
     async with reading(state.engine) as conn:
         found = await service.get(conn, booking_id=booking_id)
     assert found is not None
+    found = await shown_to(state, request, principal, found, [])
     location = {"Location": f"/v1/bookings/{booking_id}"}
     if found["status"] == "booked":
         log.info("booking made", booking=booking_id, client=principal.name)
@@ -236,7 +239,9 @@ async def _answer(state: GatewayState, booking_id: str, principal: Principal) ->
     return JSONResponse(found, status_code=202, headers=location)
 
 
-async def _replay(state: GatewayState, key: str, fingerprint: str) -> JSONResponse | None:
+async def _replay(
+    state: GatewayState, key: str, fingerprint: str, request: Request, principal: Principal
+) -> JSONResponse | None:
     async with reading(state.engine) as conn:
         row = await service.find_by_key(conn, key=key)
         if row is None:
@@ -244,18 +249,26 @@ async def _replay(state: GatewayState, key: str, fingerprint: str) -> JSONRespon
         idempotency.replay(row.fingerprint, fingerprint, noun="booking")
         found = await service.get(conn, booking_id=row.id)
     assert found is not None
-    return idempotency.replayed(found, location=f"/v1/bookings/{row.id}", status_code=200)
+    shown = await shown_to(state, request, principal, found, [])
+    return idempotency.replayed(shown, location=f"/v1/bookings/{row.id}", status_code=200)
 
 
 @router.get(
-    "/v1/bookings/{booking_id}", summary="A booking and its result", responses=problem_responses(*AUTHENTICATED, 404)
+    "/v1/bookings/{booking_id}",
+    summary="A booking and its result",
+    description="Another client's booking answers 404 unless the caller holds `records:read-all`. Kela's "
+    "messages are withheld without `personal:read`; with it, the read is logged (käyttöloki).",
+    responses=problem_responses(*AUTHENTICATED, 404),
 )
-async def get_booking(booking_id: str, state: State, _: CanRead) -> dict[str, Any]:
+async def get_booking(booking_id: str, request: Request, state: State, principal: CanRead) -> dict[str, Any]:
     async with reading(state.engine) as conn:
-        found = await service.get(conn, booking_id=booking_id)
+        found = await service.get(
+            conn, booking_id=booking_id, owner=None if principal.reads_all else principal.client_id
+        )
+        subject = await service.subject_of(conn, booking_id) if found is not None else None
     if found is None:
         raise Problem(404, "not-found", "Not found", f"No booking {booking_id}.")
-    return found
+    return await shown_to(state, request, principal, found, [PersonalRecord("booking", booking_id, subject)])
 
 
 @router.post(
@@ -273,12 +286,12 @@ async def get_booking(booking_id: str, state: State, _: CanRead) -> dict[str, An
 async def cancel_booking(booking_id: str, request: Request, state: State, principal: CanBook) -> dict[str, Any]:
     body = await parse(request, CancelIn, limit=state.settings.max_body_bytes)
     async with reading(state.engine) as conn:
-        found = await service.get(conn, booking_id=booking_id)
+        found = await service.get(conn, booking_id=booking_id, owner=principal.client_id)
     if found is None:
         raise Problem(404, "not-found", "Not found", f"No booking {booking_id}.")
     status = found["status"]
     if status == "cancelled":
-        return found
+        return await shown_to(state, request, principal, found, [])
     now = state.now()
     if status == "booked":
         try:
@@ -310,4 +323,4 @@ async def cancel_booking(booking_id: str, request: Request, state: State, princi
         updated = await service.get(conn, booking_id=booking_id)
     assert updated is not None
     log.info("booking cancelled", booking=booking_id, client=principal.name)
-    return updated
+    return await shown_to(state, request, principal, updated, [])

@@ -65,8 +65,12 @@ async def create(
     fingerprints: Fingerprinter,
     idempotency_key: str | None,
     fingerprint: str,
+    client_id: str | None = None,
 ) -> None:
-    """The booking and its delivery, authorised by ``consent`` (a verbal one is used up by it)."""
+    """The booking and its delivery, authorised by ``consent`` (a verbal one is used up by it).
+
+    ``client_id`` is the API client that booked: the one that may read and cancel it.
+    """
     data = payload(body)
     await conn.execute(
         insert(bookings).values(
@@ -81,6 +85,7 @@ async def create(
             fingerprint=fingerprint,
             created_at=now,
             updated_at=now,
+            client_id=client_id,
         )
     )
     await conn.execute(
@@ -150,8 +155,12 @@ async def find_by_key(conn: AsyncConnection, *, key: str) -> Any:
     return (await conn.execute(select(bookings).where(bookings.c.idempotency_key == key))).first()
 
 
-async def get(conn: AsyncConnection, *, booking_id: str) -> dict[str, Any] | None:
-    row = (await conn.execute(select(bookings).where(bookings.c.id == booking_id))).first()
+async def get(conn: AsyncConnection, *, booking_id: str, owner: str | None = None) -> dict[str, Any] | None:
+    """The booking as the API shows it; with ``owner``, only if that API client made it."""
+    query = select(bookings).where(bookings.c.id == booking_id)
+    if owner is not None:
+        query = query.where(bookings.c.client_id == owner)
+    row = (await conn.execute(query)).first()
     if row is None:
         return None
     delivery = (await conn.execute(select(deliveries).where(deliveries.c.id == booking_id))).first()
@@ -163,6 +172,11 @@ async def get(conn: AsyncConnection, *, booking_id: str) -> dict[str, Any] | Non
         )
     ).all()
     return describe(row, delivery, [dict(h._mapping) for h in history])
+
+
+async def subject_of(conn: AsyncConnection, booking_id: str) -> str | None:
+    """The booked client's key (hetu HMAC), for the access log."""
+    return (await conn.execute(select(bookings.c.client_key).where(bookings.c.id == booking_id))).scalar()
 
 
 def state_of(row: Any, delivery: Any) -> str:

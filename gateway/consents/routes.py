@@ -20,6 +20,7 @@ from gateway.logs import get_logger
 from gateway.openapi import AUTHENTICATED, JSON_BODY, problem_responses
 from gateway.problems import Problem
 from gateway.security.deps import require
+from gateway.security.personal import PersonalRecord, shown_to
 from gateway.security.tokens import Principal
 from gateway.state import GatewayState, State
 from gateway.store.engine import reading
@@ -102,9 +103,9 @@ async def record_consent(
         _unit_problems(state, consent.recorded_by.unit, "recorded_by.unit") + _consent_problems(consent, valid_from)
     )
     fingerprint = state.fingerprints.of(consent.model_dump(mode="json"))
-    key = idempotency.scoped_key(principal.name, idempotency_key)
+    key = idempotency.scoped_key(principal.client_id, idempotency_key)
     if key is not None:
-        replay = await _replay(state, key, fingerprint)
+        replay = await _replay(state, key, fingerprint, request, principal)
         if replay is not None:
             return replay
     facts = ConsentFacts(
@@ -132,18 +133,22 @@ async def record_consent(
                 enabled_backends=state.enabled_backends(),
                 idempotency_key=key,
                 fingerprint=fingerprint,
+                client_id=principal.client_id,
             )
             found = await service.get(conn, consent_id=consent_id)
     except IntegrityError:
-        replay = await _replay(state, key or "", fingerprint)
+        replay = await _replay(state, key or "", fingerprint, request, principal)
         if replay is not None:
             return replay
         raise
     log.info("consent recorded", consent=consent_id, form=facts.form, client=principal.name)
-    return JSONResponse(found, status_code=201, headers={"Location": f"/v1/consents/{consent_id}"})
+    shown = await shown_to(state, request, principal, found, [])
+    return JSONResponse(shown, status_code=201, headers={"Location": f"/v1/consents/{consent_id}"})
 
 
-async def _replay(state: GatewayState, key: str, fingerprint: str) -> JSONResponse | None:
+async def _replay(
+    state: GatewayState, key: str, fingerprint: str, request: Request, principal: Principal
+) -> JSONResponse | None:
     async with reading(state.engine) as conn:
         row = (await conn.execute(select(consents).where(consents.c.idempotency_key == key))).first()
         if row is None:
@@ -151,21 +156,24 @@ async def _replay(state: GatewayState, key: str, fingerprint: str) -> JSONRespon
         idempotency.replay(row.fingerprint, fingerprint, noun="consent")
         found = await service.get(conn, consent_id=row.id)
     assert found is not None
-    return idempotency.replayed(found, location=f"/v1/consents/{row.id}", status_code=201)
+    shown = await shown_to(state, request, principal, found, [])
+    return idempotency.replayed(shown, location=f"/v1/consents/{row.id}", status_code=201)
 
 
 @router.get(
     "/{consent_id}",
     summary="Read a consent and the deliveries it concerns or authorised",
+    description="Another client's consent answers 404 unless the caller holds `records:read-all`. The "
+    "consenter, guardian and free text are masked without `personal:read`; with it, the read is logged.",
     responses=problem_responses(*AUTHENTICATED, 404),
 )
-async def get_consent(consent_id: str, state: State, principal: CanRead) -> dict[str, Any]:
+async def get_consent(consent_id: str, request: Request, state: State, principal: CanRead) -> dict[str, Any]:
     async with reading(state.engine) as conn:
-        found = await service.get(conn, consent_id=consent_id)
+        found = await service.get(conn, consent_id=consent_id, owner=principal.readable_owner)
+        subject = await service.subject_of(conn, consent_id) if found is not None else None
     if found is None:
         raise Problem(404, "not-found", "Not found", f"No consent {consent_id}.")
-    log.info("personal data read", consent=consent_id, client=principal.name)
-    return found
+    return await shown_to(state, request, principal, found, [PersonalRecord("consent", consent_id, subject)])
 
 
 @router.post(
@@ -176,10 +184,11 @@ async def get_consent(consent_id: str, state: State, principal: CanRead) -> dict
 )
 async def search_consents(request: Request, state: State, principal: CanRead) -> dict[str, Any]:
     query = await parse(request, ClientQuery, limit=state.settings.max_body_bytes)
+    subject = service.client_key(state.fingerprints, query.hetu)
     async with reading(state.engine) as conn:
-        items = await service.find_by_client(conn, client=service.client_key(state.fingerprints, query.hetu))
-    log.info("personal data read", consents=len(items), client=principal.name)
-    return {"items": items}
+        items = await service.find_by_client(conn, client=subject, owner=principal.readable_owner)
+    records = [PersonalRecord("consent", item["id"], subject) for item in items]
+    return {"items": await shown_to(state, request, principal, items, records)}
 
 
 @router.post(
@@ -202,10 +211,11 @@ async def revoke_consent(consent_id: str, request: Request, state: State, princi
             now=state.now(),
             fingerprints=state.fingerprints,
             enabled_backends=state.enabled_backends(),
+            owner=principal.client_id,
         )
         if row is None:
             raise Problem(404, "not-found", "Not found", f"No consent {consent_id}.")
         found = await service.get(conn, consent_id=consent_id)
     assert found is not None
     log.info("consent revoked", consent=consent_id, client=principal.name)
-    return found
+    return await shown_to(state, request, principal, found, [])

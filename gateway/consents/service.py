@@ -78,8 +78,12 @@ async def record(
     idempotency_key: str | None = None,
     fingerprint: str | None = None,
     queue_actions: bool = True,
+    client_id: str | None = None,
 ) -> str:
-    """Record a consent; queue its own deliveries (unless the caller planned them); release held ones."""
+    """Record a consent; queue its own deliveries (unless the caller planned them); release held ones.
+
+    ``client_id`` is the API client that recorded it: the one that may read and revoke it.
+    """
     consent_id = str(uuid.uuid4())
     key = client_key(fingerprints, facts.consenter["hetu"])
     await conn.execute(
@@ -102,6 +106,7 @@ async def record(
             idempotency_key=idempotency_key,
             fingerprint=fingerprint,
             created_at=now,
+            client_id=client_id,
         )
     )
     if queue_actions:
@@ -248,9 +253,16 @@ async def revoke(
     now: datetime,
     fingerprints: Fingerprinter,
     enabled_backends: set[str],
+    owner: str | None = None,
 ) -> Any:
-    """Revoke: nothing it authorised goes out from now on; where it was registered, the revocation follows."""
-    row = (await conn.execute(select(consents).where(consents.c.id == consent_id))).first()
+    """Revoke: nothing it authorised goes out from now on; where it was registered, the revocation follows.
+
+    With ``owner``, only a consent that API client recorded is found.
+    """
+    query = select(consents).where(consents.c.id == consent_id)
+    if owner is not None:
+        query = query.where(consents.c.client_id == owner)
+    row = (await conn.execute(query)).first()
     if row is None or row.status == "revoked":
         return row
     await conn.execute(
@@ -357,8 +369,12 @@ def describe(row: Any, related: list[Any]) -> dict[str, Any]:
     }
 
 
-async def get(conn: AsyncConnection, *, consent_id: str) -> dict[str, Any] | None:
-    row = (await conn.execute(select(consents).where(consents.c.id == consent_id))).first()
+async def get(conn: AsyncConnection, *, consent_id: str, owner: str | None = None) -> dict[str, Any] | None:
+    """The consent as the API shows it; with ``owner``, only if that client recorded it."""
+    query = select(consents).where(consents.c.id == consent_id)
+    if owner is not None:
+        query = query.where(consents.c.client_id == owner)
+    row = (await conn.execute(query)).first()
     if row is None:
         return None
     related = (
@@ -371,15 +387,16 @@ async def get(conn: AsyncConnection, *, consent_id: str) -> dict[str, Any] | Non
     return describe(row, list(related))
 
 
-async def find_by_client(conn: AsyncConnection, *, client: str) -> list[dict[str, Any]]:
-    rows = (
-        (
-            await conn.execute(
-                select(consents.c.id).where(consents.c.client_key == client).order_by(consents.c.created_at)
-            )
-        )
-        .scalars()
-        .all()
-    )
+async def subject_of(conn: AsyncConnection, consent_id: str) -> str | None:
+    """The consenter's client key (hetu HMAC), for the access log."""
+    return (await conn.execute(select(consents.c.client_key).where(consents.c.id == consent_id))).scalar()
+
+
+async def find_by_client(conn: AsyncConnection, *, client: str, owner: str | None = None) -> list[dict[str, Any]]:
+    """A client's (person's) consents; with ``owner``, only those that API client recorded."""
+    query = select(consents.c.id).where(consents.c.client_key == client)
+    if owner is not None:
+        query = query.where(consents.c.client_id == owner)
+    rows = (await conn.execute(query.order_by(consents.c.created_at))).scalars().all()
     found = [await get(conn, consent_id=i) for i in rows]
     return [f for f in found if f is not None]

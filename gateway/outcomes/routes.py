@@ -19,6 +19,7 @@ from gateway.plan import Plan
 from gateway.problems import Problem
 from gateway.routing import plan_outcome
 from gateway.security.deps import require
+from gateway.security.personal import PersonalRecord, shown_to
 from gateway.security.tokens import Principal
 from gateway.state import GatewayState, State
 from gateway.store.engine import reading
@@ -61,12 +62,20 @@ async def submit_outcome(
     raw = await read_body(request, state.settings.max_body_bytes)
     mappings = state.mappings.current()
     outcome = validate_outcome(parse_json(raw), mappings, now=state.now(), clock_skew=state.settings.clock_skew)
+    if not principal.speaks_for(outcome.source.system):
+        raise Problem(
+            403,
+            "foreign-source-system",
+            "Not your source system",
+            f"Client {principal.client_name!r} does not speak for source system {outcome.source.system!r}; "
+            "an administrator gives it with 'gateway clients add-system'.",
+        )
     plan = plan_outcome(outcome, mappings)
     if dry_run:
         return JSONResponse({"dry_run": True, "plan": plan.describe()}, status_code=200)
     fingerprint = state.fingerprints.of(outcome.model_dump(mode="json"))
     outcome_id = str(uuid.uuid4())
-    answer = await _store_once_chained(state, outcome, plan, fingerprint, outcome_id)
+    answer = await _store_once_chained(state, outcome, plan, fingerprint, outcome_id, principal.client_id)
     if isinstance(answer, JSONResponse):
         return answer
     response = answer
@@ -82,7 +91,7 @@ async def submit_outcome(
 
 
 async def _store_once_chained(
-    state: GatewayState, outcome: OutcomeV1, plan: Plan, fingerprint: str, outcome_id: str
+    state: GatewayState, outcome: OutcomeV1, plan: Plan, fingerprint: str, outcome_id: str, client_id: str
 ) -> dict[str, Any] | JSONResponse:
     """Store the outcome as the next link of its revision chain, or answer from the chain as it stands.
 
@@ -96,18 +105,18 @@ async def _store_once_chained(
 
     async def once() -> dict[str, Any] | JSONResponse:
         try:
-            return await _store(state, outcome, plan, fingerprint, outcome_id)
+            return await _store(state, outcome, plan, fingerprint, outcome_id, client_id)
         except IntegrityError:
             replay = await _replay(state, outcome, fingerprint)
             if replay is not None:
                 return replay
-        return await _store(state, outcome, plan, fingerprint, outcome_id)
+        return await _store(state, outcome, plan, fingerprint, outcome_id, client_id)
 
     return await retry_transient(once, operation="store outcome")
 
 
 async def _store(
-    state: GatewayState, outcome: OutcomeV1, plan: Plan, fingerprint: str, outcome_id: str
+    state: GatewayState, outcome: OutcomeV1, plan: Plan, fingerprint: str, outcome_id: str, client_id: str
 ) -> dict[str, Any] | JSONResponse:
     async with state.engine.begin() as conn:
         await service.lock_source_outcome(conn, system=outcome.source.system, outcome_id=outcome.source.outcome_id)
@@ -141,6 +150,7 @@ async def _store(
             fingerprints=state.fingerprints,
             steps=steps,
             earlier_revisions=earlier,
+            client_id=client_id,
         )
     return response
 
@@ -177,23 +187,41 @@ def _conflict(outcome: OutcomeV1, why: str) -> Problem:
 @router.get(
     "/{outcome_id}",
     summary="Status of an outcome: plan, deliveries, attempts, references",
+    description="Another client's outcome answers 404 unless the caller holds `records:read-all`. "
+    "Back-end messages are withheld without `personal:read`; with it, the read is logged (käyttöloki).",
     responses=problem_responses(*AUTHENTICATED, 404),
 )
-async def get_outcome(outcome_id: str, state: State, _: CanRead) -> dict[str, Any]:
+async def get_outcome(outcome_id: str, request: Request, state: State, principal: CanRead) -> dict[str, Any]:
     async with reading(state.engine) as conn:
         found = await service.outcome_status(conn, outcome_id=outcome_id)
-    if found is None:
+        visible = found is not None and (principal.reads_all or principal.speaks_for(found["source"]["system"]))
+        subjects = await service.subjects_of(conn, [outcome_id]) if visible else {}
+    if found is None or not visible:
         raise Problem(404, "not-found", "Not found", f"No outcome {outcome_id}.")
-    return found
+    return await shown_to(state, request, principal, found, [_record(found, subjects)])
 
 
-@router.get("", summary="Find outcomes by their source system id", responses=problem_responses(*AUTHENTICATED))
+@router.get(
+    "",
+    summary="Find outcomes by their source system id",
+    description="Only the caller's own source systems are searched, unless it holds `records:read-all`.",
+    responses=problem_responses(*AUTHENTICATED),
+)
 async def find_outcomes(
+    request: Request,
     state: State,
-    _: CanRead,
+    principal: CanRead,
     source_system: Annotated[str, Query(min_length=1)],
     source_outcome_id: Annotated[str | None, Query()] = None,
 ) -> dict[str, Any]:
+    if not (principal.reads_all or principal.speaks_for(source_system)):
+        return {"items": []}
     async with reading(state.engine) as conn:
         items = await service.outcomes_by_source(conn, system=source_system, outcome_id=source_outcome_id)
-    return {"items": items}
+        subjects = await service.subjects_of(conn, [i["id"] for i in items])
+    shown = await shown_to(state, request, principal, items, [_record(i, subjects) for i in items])
+    return {"items": shown}
+
+
+def _record(outcome: dict[str, Any], subjects: dict[str, str]) -> PersonalRecord:
+    return PersonalRecord("outcome", outcome["id"], subjects.get(outcome["id"]))

@@ -22,7 +22,7 @@ from gateway.outbox.service import deliveries_of, enqueue, latest_deliveries
 from gateway.outcomes.states import outcome_state
 from gateway.plan import Plan
 from gateway.routing import FINNISH_TIME, contact_day
-from gateway.store.schema import consents, deadlines, outcomes, statistics_events
+from gateway.store.schema import consents, deadlines, deliveries, outcomes, statistics_events
 
 
 async def lock_source_outcome(conn: AsyncConnection, *, system: str, outcome_id: str) -> None:
@@ -81,6 +81,7 @@ async def store_accepted(
     fingerprints: Fingerprinter,
     steps: list[Step],
     earlier_revisions: list[str] | None = None,
+    client_id: str | None = None,
 ) -> None:
     """Store an accepted outcome; for a correction, ``earlier_revisions`` are the ids of the revisions before it."""
     earlier = earlier_revisions or []
@@ -147,7 +148,12 @@ async def store_accepted(
         )
     client = consent_service.client_key(fingerprints, outcome.client.hetu) if outcome.client.hetu else None
     origins = await _record_consents(
-        conn, outcome=outcome, now=now, fingerprints=fingerprints, enabled_backends=enabled_backends
+        conn,
+        outcome=outcome,
+        now=now,
+        fingerprints=fingerprints,
+        enabled_backends=enabled_backends,
+        client_id=client_id,
     )
     await enqueue(
         conn,
@@ -171,6 +177,7 @@ async def _record_consents(
     now: datetime,
     fingerprints: Fingerprinter,
     enabled_backends: set[str],
+    client_id: str | None,
 ) -> dict[str, str]:
     """Record the consents given during the contact (once per outcome, whatever its revisions).
 
@@ -191,6 +198,7 @@ async def _record_consents(
                 fingerprints=fingerprints,
                 enabled_backends=enabled_backends,
                 queue_actions=False,
+                client_id=client_id,
             )
         origins[f"kela:consent:{i}"] = origins[f"lifecare:consent:{i}"] = consent_id
     return origins
@@ -222,6 +230,18 @@ async def outcome_status(conn: AsyncConnection, *, outcome_id: str) -> dict[str,
     if row is None:
         return None
     return (await _describe(conn, [row]))[0]
+
+
+async def subjects_of(conn: AsyncConnection, outcome_ids: list[str]) -> dict[str, str]:
+    """The client key (hetu HMAC) of each outcome that has one, from its deliveries: for the access log."""
+    if not outcome_ids:
+        return {}
+    rows = await conn.execute(
+        select(deliveries.c.outcome_id, deliveries.c.client_key)
+        .where(deliveries.c.outcome_id.in_(outcome_ids), deliveries.c.client_key.is_not(None))
+        .distinct()
+    )
+    return {r.outcome_id: r.client_key for r in rows}
 
 
 async def outcomes_by_source(conn: AsyncConnection, *, system: str, outcome_id: str | None) -> list[dict[str, Any]]:

@@ -57,6 +57,11 @@ class Principal:
         return "records:read-all" in self.scopes
 
     @property
+    def readable_owner(self) -> str | None:
+        """Whose consents and bookings the caller reads: its own client's, or everyone's (None)."""
+        return None if self.reads_all else self.client_id
+
+    @property
     def sees_personal(self) -> bool:
         return "personal:read" in self.scopes
 

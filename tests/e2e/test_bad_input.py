@@ -30,6 +30,7 @@ from gateway.settings import GatewaySettings
 from gateway.store.engine import create_engine, sync_url
 from gateway.store.migrate import upgrade
 from tests.conftest import DATABASES, POSTGRES_URL
+from tests.support.databases import fresh_database
 from tests.support.harness import TEST_SYSTEMS, Harness, consent_body, example, future_window
 from tests.support.servers import ThreadedServer
 
@@ -112,35 +113,22 @@ class Served:
 def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """The gateway API on a socket over a database of its own (PostgreSQL: a schema), its logs captured."""
     data_dir = tmp_path_factory.mktemp("bad-input")
-    schema = f"gw_bad_input_{uuid.uuid4().hex[:8]}"
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{data_dir / 'gateway.db'}"
-    else:
-        assert POSTGRES_URL is not None
-        admin = create_sync_engine(sync_url(POSTGRES_URL))
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        separator = "&" if "?" in POSTGRES_URL else "?"
-        url = f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
-    upgrade(url)
-    config = GatewaySettings(data_dir=data_dir, database_url=url)
-    app = create_app(config)
-    token = asyncio.run(_token(url))
-    root = logging.getLogger()
-    saved_handlers, saved_level = root.handlers[:], root.level
-    server = ThreadedServer(app).start()
-    logs = io.StringIO()
-    configure_logging("INFO", "json", stream=logs)  # after uvicorn configured its own loggers: they join the root
-    try:
-        yield Served(server.url, token, url, logs)
-    finally:
-        server.stop()
-        root.handlers[:] = saved_handlers
-        root.setLevel(saved_level)
-        if request.param != "sqlite":
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
+    with fresh_database(request.param, data_dir, postgres_url=POSTGRES_URL) as url:
+        upgrade(url)
+        config = GatewaySettings(data_dir=data_dir, database_url=url)
+        app = create_app(config)
+        token = asyncio.run(_token(url))
+        root = logging.getLogger()
+        saved_handlers, saved_level = root.handlers[:], root.level
+        server = ThreadedServer(app).start()
+        logs = io.StringIO()
+        configure_logging("INFO", "json", stream=logs)  # after uvicorn configured its own loggers: they join the root
+        try:
+            yield Served(server.url, token, url, logs)
+        finally:
+            server.stop()
+            root.handlers[:] = saved_handlers
+            root.setLevel(saved_level)
 
 
 async def _token(url: str) -> str:

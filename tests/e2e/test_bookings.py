@@ -9,28 +9,7 @@ from typing import Any
 import pytest
 
 from tests.support.clock import ManualClock
-from tests.support.harness import Harness, consent_body, future_window, running_gateway
-
-ACTOR = {"unit": "ASOHJ-KESKITETTY", "worker_id": "T-1042"}
-
-
-def booking_body(**changes: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "client": {
-            "hetu": "091285-9192",
-            "given_names": "Minna Johanna",
-            "family_name": "Asiakas",
-            "phone": "+358401234573",
-        },
-        "topic": "KELA-TYOTTOMYYS",
-        "language": "fi",
-        "municipality": "179",
-        "window": future_window(),
-        "notification": "sms",
-        "booked_by": ACTOR,
-    }
-    body.update(changes)
-    return body
+from tests.support.harness import ACTOR, Harness, booking_body, consent_body, future_window, running_gateway
 
 
 async def with_consent(gw: Harness, **changes: Any) -> str:

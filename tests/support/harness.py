@@ -245,3 +245,26 @@ def consent_body(hetu: str = "091285-9192", **changes: Any) -> dict[str, Any]:
     }
     body.update(changes)
     return body
+
+
+ACTOR = {"unit": "ASOHJ-KESKITETTY", "worker_id": "T-1042"}
+
+
+def booking_body(**changes: Any) -> dict[str, Any]:
+    """A Kela phone-appointment booking for the client of example 09, in the coming working days."""
+    body: dict[str, Any] = {
+        "client": {
+            "hetu": "091285-9192",
+            "given_names": "Minna Johanna",
+            "family_name": "Asiakas",
+            "phone": "+358401234573",
+        },
+        "topic": "KELA-TYOTTOMYYS",
+        "language": "fi",
+        "municipality": "179",
+        "window": future_window(),
+        "notification": "sms",
+        "booked_by": ACTOR,
+    }
+    body.update(changes)
+    return body
