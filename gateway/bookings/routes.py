@@ -23,7 +23,7 @@ from gateway.logs import get_logger
 from gateway.openapi import AUTHENTICATED, JSON_BODY, json_response, problem_responses
 from gateway.problems import Problem
 from gateway.security.deps import require
-from gateway.security.personal import PersonalRecord, shown_to
+from gateway.security.personal import PersonalRecord, Reads, masked_for, shown_to
 from gateway.security.tokens import Principal
 from gateway.state import GatewayState, State
 from gateway.store.engine import reading
@@ -167,7 +167,7 @@ async def book(
     worker = state.direct("kela")
     fingerprint = state.fingerprints.of(body.model_dump(mode="json"))
     key = idempotency.scoped_key(principal.client_id, idempotency_key)
-    if key is not None and (replay := await _replay(state, key, fingerprint, request, principal)) is not None:
+    if key is not None and (replay := await _replay(state, key, fingerprint, principal)) is not None:
         return replay
     now = state.now()
     booking_id = str(uuid.uuid4())
@@ -209,14 +209,14 @@ async def book(
             await asyncio.wait_for(worker.process("kela", claimed), timeout=state.settings.booking_wait_seconds)
         except TimeoutError:
             await worker.release("kela", booking_id)
-    return await _answer(state, booking_id, principal, request)
+    return await _answer(state, booking_id, principal)
 
 
-async def _answer(state: GatewayState, booking_id: str, principal: Principal, request: Request) -> JSONResponse:
+async def _answer(state: GatewayState, booking_id: str, principal: Principal) -> JSONResponse:
     async with reading(state.engine) as conn:
         found = await service.get(conn, booking_id=booking_id)
     assert found is not None
-    found = await shown_to(state, request, principal, found, [])
+    found = masked_for(principal, found)
     location = {"Location": f"/v1/bookings/{booking_id}"}
     if found["status"] == "booked":
         log.info("booking made", booking=booking_id, client=principal.name)
@@ -239,9 +239,7 @@ async def _answer(state: GatewayState, booking_id: str, principal: Principal, re
     return JSONResponse(found, status_code=202, headers=location)
 
 
-async def _replay(
-    state: GatewayState, key: str, fingerprint: str, request: Request, principal: Principal
-) -> JSONResponse | None:
+async def _replay(state: GatewayState, key: str, fingerprint: str, principal: Principal) -> JSONResponse | None:
     async with reading(state.engine) as conn:
         row = await service.find_by_key(conn, key=key)
         if row is None:
@@ -249,7 +247,7 @@ async def _replay(
         idempotency.replay(row.fingerprint, fingerprint, noun="booking")
         found = await service.get(conn, booking_id=row.id)
     assert found is not None
-    shown = await shown_to(state, request, principal, found, [])
+    shown = masked_for(principal, found)
     return idempotency.replayed(shown, location=f"/v1/bookings/{row.id}", status_code=200)
 
 
@@ -260,7 +258,7 @@ async def _replay(
     "messages are withheld without `personal:read`; with it, the read is logged (käyttöloki).",
     responses=problem_responses(*AUTHENTICATED, 404),
 )
-async def get_booking(booking_id: str, request: Request, state: State, principal: CanRead) -> dict[str, Any]:
+async def get_booking(booking_id: str, reads: Reads, state: State, principal: CanRead) -> dict[str, Any]:
     async with reading(state.engine) as conn:
         found = await service.get(
             conn, booking_id=booking_id, owner=None if principal.reads_all else principal.client_id
@@ -268,7 +266,7 @@ async def get_booking(booking_id: str, request: Request, state: State, principal
         subject = await service.subject_of(conn, booking_id) if found is not None else None
     if found is None:
         raise Problem(404, "not-found", "Not found", f"No booking {booking_id}.")
-    return await shown_to(state, request, principal, found, [PersonalRecord("booking", booking_id, subject)])
+    return await shown_to(state, reads, principal, found, [PersonalRecord("booking", booking_id, subject)])
 
 
 @router.post(
@@ -291,7 +289,7 @@ async def cancel_booking(booking_id: str, request: Request, state: State, princi
         raise Problem(404, "not-found", "Not found", f"No booking {booking_id}.")
     status = found["status"]
     if status == "cancelled":
-        return await shown_to(state, request, principal, found, [])
+        return masked_for(principal, found)
     now = state.now()
     if status == "booked":
         try:
@@ -323,4 +321,4 @@ async def cancel_booking(booking_id: str, request: Request, state: State, princi
         updated = await service.get(conn, booking_id=booking_id)
     assert updated is not None
     log.info("booking cancelled", booking=booking_id, client=principal.name)
-    return await shown_to(state, request, principal, updated, [])
+    return masked_for(principal, updated)

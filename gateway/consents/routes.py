@@ -20,7 +20,7 @@ from gateway.logs import get_logger
 from gateway.openapi import AUTHENTICATED, JSON_BODY, problem_responses
 from gateway.problems import Problem
 from gateway.security.deps import require
-from gateway.security.personal import PersonalRecord, shown_to
+from gateway.security.personal import PersonalRecord, Reads, masked_for, shown_to
 from gateway.security.tokens import Principal
 from gateway.state import GatewayState, State
 from gateway.store.engine import reading
@@ -105,7 +105,7 @@ async def record_consent(
     fingerprint = state.fingerprints.of(consent.model_dump(mode="json"))
     key = idempotency.scoped_key(principal.client_id, idempotency_key)
     if key is not None:
-        replay = await _replay(state, key, fingerprint, request, principal)
+        replay = await _replay(state, key, fingerprint, principal)
         if replay is not None:
             return replay
     facts = ConsentFacts(
@@ -137,18 +137,16 @@ async def record_consent(
             )
             found = await service.get(conn, consent_id=consent_id)
     except IntegrityError:
-        replay = await _replay(state, key or "", fingerprint, request, principal)
+        replay = await _replay(state, key or "", fingerprint, principal)
         if replay is not None:
             return replay
         raise
     log.info("consent recorded", consent=consent_id, form=facts.form, client=principal.name)
-    shown = await shown_to(state, request, principal, found, [])
+    shown = masked_for(principal, found)
     return JSONResponse(shown, status_code=201, headers={"Location": f"/v1/consents/{consent_id}"})
 
 
-async def _replay(
-    state: GatewayState, key: str, fingerprint: str, request: Request, principal: Principal
-) -> JSONResponse | None:
+async def _replay(state: GatewayState, key: str, fingerprint: str, principal: Principal) -> JSONResponse | None:
     async with reading(state.engine) as conn:
         row = (await conn.execute(select(consents).where(consents.c.idempotency_key == key))).first()
         if row is None:
@@ -156,7 +154,7 @@ async def _replay(
         idempotency.replay(row.fingerprint, fingerprint, noun="consent")
         found = await service.get(conn, consent_id=row.id)
     assert found is not None
-    shown = await shown_to(state, request, principal, found, [])
+    shown = masked_for(principal, found)
     return idempotency.replayed(shown, location=f"/v1/consents/{row.id}", status_code=201)
 
 
@@ -167,13 +165,13 @@ async def _replay(
     "consenter, guardian and free text are masked without `personal:read`; with it, the read is logged.",
     responses=problem_responses(*AUTHENTICATED, 404),
 )
-async def get_consent(consent_id: str, request: Request, state: State, principal: CanRead) -> dict[str, Any]:
+async def get_consent(consent_id: str, reads: Reads, state: State, principal: CanRead) -> dict[str, Any]:
     async with reading(state.engine) as conn:
         found = await service.get(conn, consent_id=consent_id, owner=principal.readable_owner)
         subject = await service.subject_of(conn, consent_id) if found is not None else None
     if found is None:
         raise Problem(404, "not-found", "Not found", f"No consent {consent_id}.")
-    return await shown_to(state, request, principal, found, [PersonalRecord("consent", consent_id, subject)])
+    return await shown_to(state, reads, principal, found, [PersonalRecord("consent", consent_id, subject)])
 
 
 @router.post(
@@ -182,13 +180,13 @@ async def get_consent(consent_id: str, request: Request, state: State, principal
     openapi_extra=openapi_body("ClientQuery"),
     responses=problem_responses(*AUTHENTICATED, *JSON_BODY),
 )
-async def search_consents(request: Request, state: State, principal: CanRead) -> dict[str, Any]:
+async def search_consents(request: Request, reads: Reads, state: State, principal: CanRead) -> dict[str, Any]:
     query = await parse(request, ClientQuery, limit=state.settings.max_body_bytes)
     subject = service.client_key(state.fingerprints, query.hetu)
     async with reading(state.engine) as conn:
         items = await service.find_by_client(conn, client=subject, owner=principal.readable_owner)
     records = [PersonalRecord("consent", item["id"], subject) for item in items]
-    return {"items": await shown_to(state, request, principal, items, records)}
+    return {"items": await shown_to(state, reads, principal, items, records)}
 
 
 @router.post(
@@ -218,4 +216,4 @@ async def revoke_consent(consent_id: str, request: Request, state: State, princi
         found = await service.get(conn, consent_id=consent_id)
     assert found is not None
     log.info("consent revoked", consent=consent_id, client=principal.name)
-    return await shown_to(state, request, principal, found, [])
+    return masked_for(principal, found)

@@ -19,7 +19,7 @@ from gateway.plan import Plan
 from gateway.problems import Problem
 from gateway.routing import plan_outcome
 from gateway.security.deps import require
-from gateway.security.personal import PersonalRecord, shown_to
+from gateway.security.personal import PersonalRecord, Reads, shown_to
 from gateway.security.tokens import Principal
 from gateway.state import GatewayState, State
 from gateway.store.engine import reading
@@ -191,14 +191,14 @@ def _conflict(outcome: OutcomeV1, why: str) -> Problem:
     "Back-end messages are withheld without `personal:read`; with it, the read is logged (käyttöloki).",
     responses=problem_responses(*AUTHENTICATED, 404),
 )
-async def get_outcome(outcome_id: str, request: Request, state: State, principal: CanRead) -> dict[str, Any]:
+async def get_outcome(outcome_id: str, reads: Reads, state: State, principal: CanRead) -> dict[str, Any]:
     async with reading(state.engine) as conn:
         found = await service.outcome_status(conn, outcome_id=outcome_id)
         visible = found is not None and (principal.reads_all or principal.speaks_for(found["source"]["system"]))
         subjects = await service.subjects_of(conn, [outcome_id]) if visible else {}
     if found is None or not visible:
         raise Problem(404, "not-found", "Not found", f"No outcome {outcome_id}.")
-    return await shown_to(state, request, principal, found, [_record(found, subjects)])
+    return await shown_to(state, reads, principal, found, [_record(found, subjects)])
 
 
 @router.get(
@@ -208,7 +208,7 @@ async def get_outcome(outcome_id: str, request: Request, state: State, principal
     responses=problem_responses(*AUTHENTICATED),
 )
 async def find_outcomes(
-    request: Request,
+    reads: Reads,
     state: State,
     principal: CanRead,
     source_system: Annotated[str, Query(min_length=1)],
@@ -219,7 +219,7 @@ async def find_outcomes(
     async with reading(state.engine) as conn:
         items = await service.outcomes_by_source(conn, system=source_system, outcome_id=source_outcome_id)
         subjects = await service.subjects_of(conn, [i["id"] for i in items])
-    shown = await shown_to(state, request, principal, items, [_record(i, subjects) for i in items])
+    shown = await shown_to(state, reads, principal, items, [_record(i, subjects) for i in items])
     return {"items": shown}
 
 
