@@ -285,6 +285,7 @@ async def cancel_booking(booking_id: str, request: Request, state: State, princi
     body = await parse(request, CancelIn, limit=state.settings.max_body_bytes)
     async with reading(state.engine) as conn:
         found = await service.get(conn, booking_id=booking_id, owner=principal.client_id)
+        personal = await service.personal_of(conn, booking_id)
     if found is None:
         raise Problem(404, "not-found", "Not found", f"No booking {booking_id}.")
     status = found["status"]
@@ -294,7 +295,7 @@ async def cancel_booking(booking_id: str, request: Request, state: State, princi
     if status == "booked":
         try:
             cancelled = await _kela(state).client.cancel_booking(
-                found["kela_booking_id"], worker_id=body.cancelled_by.worker_id, reason=body.reason
+                found["kela_booking_id"], worker_id=body.cancelled_by.worker_id, reason=body.reason, personal=personal
             )
         except DeliveryError as error:
             raise _kela_problem(error) from None

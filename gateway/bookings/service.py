@@ -20,6 +20,7 @@ from gateway.consents.service import bind
 from gateway.fingerprints import Fingerprinter
 from gateway.outbox.corrections import NEVER_DELIVERED
 from gateway.payloads import kela_booking_payload
+from gateway.redaction import personal_values
 from gateway.store.schema import attempts, bookings, deliveries
 
 CONSENT_PARTY = "kela"
@@ -172,6 +173,12 @@ async def get(conn: AsyncConnection, *, booking_id: str, owner: str | None = Non
         )
     ).all()
     return describe(row, delivery, [dict(h._mapping) for h in history])
+
+
+async def personal_of(conn: AsyncConnection, booking_id: str) -> frozenset[str]:
+    """The booked client's personal values, to redact what Kela says about them (none once purged)."""
+    payload = (await conn.execute(select(deliveries.c.payload).where(deliveries.c.id == booking_id))).scalar()
+    return personal_values(payload) if payload else frozenset()
 
 
 async def subject_of(conn: AsyncConnection, booking_id: str) -> str | None:

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from gateway.examples import move_dates
 from gateway.store.engine import create_engine
 from gateway.store.schema import metadata
-from tests.support.harness import Harness, example, running_gateway
+from tests.support.harness import ACTOR, Harness, booking_body, consent_body, example, running_gateway
 
 HOLDS_PERSONAL_DATA_BY_DESIGN = {
     # What the register must receive: the payload of an open delivery (purged once it has settled
@@ -174,3 +174,18 @@ async def test_what_a_back_end_says_about_the_person_is_stored_logged_and_answer
     assert hits(values, log_lines) == []
     assert hits(values, row_lines) == []
     assert hits(values, answers) == []
+
+
+async def test_what_kela_says_about_the_client_when_a_booking_is_cancelled_is_answered_redacted(
+    database_url: str, tmp_path: Path
+) -> None:
+    body = booking_body()
+    async with running_gateway(database_url, tmp_path) as gw:
+        await gw.api.post("/v1/consents", json=consent_body())
+        booking = await gw.api.post("/v1/bookings", json=body)
+        assert booking.status_code == 201, booking.text
+        await gw.fault("kela", **{**kela_fault(body), "body_contains": "cancelBooking", "times": 1})
+        cancel = {"reason": "ei tarvita", "cancelled_by": ACTOR}
+        answer = await gw.api.post(f"/v1/bookings/{booking.json()['id']}/cancel", json=cancel)
+    assert answer.status_code == 503 and "<name>" in answer.text
+    assert hits(personal_values([body]), [answer.text]) == []
