@@ -120,7 +120,10 @@ class KelaClient:
         self.wsdl_url = wsdl_url
         timeout = httpx.Timeout(settings.timeout_seconds, connect=settings.connect_timeout_seconds)
         self._http = http or httpx.AsyncClient(
-            timeout=timeout, verify=tls_context("kela", ca_bundle=settings.ca_bundle)
+            timeout=timeout,
+            verify=tls_context(
+                "kela", ca_bundle=settings.ca_bundle, client_cert=settings.client_cert, client_key=settings.client_key
+            ),
         )
         self._transport = _Transport(self._http, max_response_bytes=settings.max_response_bytes)
         self._client_id = settings.client.identifier()

@@ -57,6 +57,11 @@ class KelaSettings(BaseModel):
         description="CA bundle that signs the security server's certificate; unset: the system's CA store. "
         "TLS is always verified.",
     )
+    client_cert: str | None = Field(
+        default=None,
+        description="PEM client certificate for the security server's internal TLS (mutual TLS), when it demands one.",
+    )
+    client_key: str | None = Field(default=None, description="PEM key of client_cert, unless the PEM holds it.")
     timeout_seconds: float = Field(default=15, gt=0)
     connect_timeout_seconds: float = Field(default=5, gt=0)
     client: XRoadClientSettings = XRoadClientSettings()

@@ -28,6 +28,7 @@ from adapters.kanta.simulator import create_simulator as create_kanta_simulator
 from adapters.kela.client import KelaClient
 from adapters.kela.render import SlotQuery
 from adapters.kela.settings import KelaSettings
+from adapters.kela.simulator import create_simulator as create_kela_simulator
 from adapters.lifecare.adapter import LifecareAdapter
 from adapters.lifecare.settings import LifecareSettings
 from adapters.lifecare.simulator import create_simulator as create_lifecare_simulator
@@ -36,7 +37,7 @@ from gateway.errors import DeliveryError, TransientDeliveryError
 from gateway.mappings import MappingSet
 from gateway.outbox.adapter import DeliveryWork
 from gateway.routing import plan_outcome
-from tests.support.harness import example
+from tests.support.harness import example, future_window
 from tests.support.kanta_outcomes import golden_payloads
 from tests.support.servers import ServerTls, ThreadedServer
 
@@ -152,6 +153,37 @@ async def test_kanta_refuses_a_server_certificate_from_an_unknown_ca_by_default(
     finally:
         await client.aclose()
     assert await archived(kanta_admin) == []
+
+
+# -- Kela: the X-Road security server's internal TLS, with the client certificate ------------------------
+
+
+def coming_week_query() -> SlotQuery:
+    window = future_window()
+    return SlotQuery("KELA-ELAKE", "fi", date.fromisoformat(window["earliest"]), date.fromisoformat(window["latest"]))
+
+
+async def test_kela_with_the_client_certificate_finds_slots_over_mutual_tls(pki: Pki) -> None:
+    tls = ServerTls(certfile=pki.server.certfile, keyfile=pki.server.keyfile, client_ca=pki.ca)
+    settings = KelaSettings(timeout_seconds=5, ca_bundle=pki.ca, client_cert=pki.client_cert, client_key=pki.client_key)
+    with ThreadedServer(create_kela_simulator(), tls=tls) as server:
+        client = KelaClient(settings, wsdl_url=f"{server.url}/wsdl")
+        try:
+            slots = await client.find_slots(coming_week_query(), worker_id="T-1")
+        finally:
+            await client.aclose()
+    assert slots
+
+
+async def test_kela_without_the_client_certificate_is_refused_by_a_security_server_that_demands_one(pki: Pki) -> None:
+    tls = ServerTls(certfile=pki.server.certfile, keyfile=pki.server.keyfile, client_ca=pki.ca)
+    with ThreadedServer(create_kela_simulator(), tls=tls) as server:
+        client = KelaClient(KelaSettings(timeout_seconds=5, ca_bundle=pki.ca), wsdl_url=f"{server.url}/wsdl")
+        try:
+            with pytest.raises(TransientDeliveryError):
+                await client.find_slots(coming_week_query(), worker_id="T-1")
+        finally:
+            await client.aclose()
 
 
 # -- Lifecare: server-authenticated TLS ----------------------------------------------------------------
