@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -77,24 +79,23 @@ def serve(
     interrupts = EchoedInterrupt()
 
     def announce(embedded: Embedded) -> None:
-        interrupts.serving = True
+        interrupts.started()
         _banner(embedded)
 
-    previous = signal.signal(signal.SIGINT, interrupts)
-    try:
-        asyncio.run(
-            serve_embedded(
-                settings, host=host, port=port, with_simulators=simulators, with_worker=worker, announce=announce
+    with interrupts.installed():
+        try:
+            asyncio.run(
+                serve_embedded(
+                    settings, host=host, port=port, with_simulators=simulators, with_worker=worker, announce=announce
+                )
             )
-        )
-    except ConfigurationError as exc:
-        raise typer.BadParameter(str(exc)) from None
-    finally:
-        signal.signal(signal.SIGINT, previous)
+        except ConfigurationError as exc:
+            raise typer.BadParameter(str(exc)) from None
 
 
 class EchoedInterrupt:
-    """SIGINT for ``gateway serve``: the echo of the Ctrl-C that stopped the server does not cut its cleanup short.
+    """SIGINT for ``gateway serve`` and ``gateway api``: the echo of the Ctrl-C that stopped the server
+    does not cut its cleanup short.
 
     While it serves, uvicorn handles SIGINT itself and stops; once stopped it raises the signal
     again. Under asyncio's own handler that echo cancels the cleanup still running (the worker
@@ -113,12 +114,25 @@ class EchoedInterrupt:
             return
         raise KeyboardInterrupt
 
+    def started(self) -> None:
+        self.serving = True
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        previous = signal.signal(signal.SIGINT, self)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
 
 @app.command()
 def api(data_dir: DataDir = None, host: Host = "127.0.0.1", port: Port = 8000) -> None:
     """The API alone (run 'gateway worker' beside it). Run 'gateway db upgrade' first."""
     settings = settings_for(data_dir)
-    asyncio.run(serve_api(settings, host=host, port=port))
+    interrupts = EchoedInterrupt()
+    with interrupts.installed():
+        asyncio.run(serve_api(settings, host=host, port=port, on_started=interrupts.started))
 
 
 @app.command("worker")

@@ -86,11 +86,9 @@ async def serve_embedded(
     stop = asyncio.Event()
 
     async def once_listening() -> None:
-        # uvicorn exposes "started" only as a flag; the worker waits for it so that its first
-        # deliveries to the embedded simulators do not meet a closed port.
-        while not server.started and not server.should_exit:  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
-        if not server.started:
+        # The worker waits for the port so that its first deliveries to the embedded simulators
+        # do not meet a closed port.
+        if not await until_listening(server):
             return
         if announce is not None:
             announce(Embedded(api=base, simulators={n: base + backend_mount(n) for n in simulators}, token=token))
@@ -113,14 +111,33 @@ def backend_mount(name: str) -> str:
     return next(spec.mount for spec in BACKENDS if spec.name == name)
 
 
-async def serve_api(settings: GatewaySettings, *, host: str, port: int) -> None:
+async def serve_api(
+    settings: GatewaySettings, *, host: str, port: int, on_started: Callable[[], None] | None = None
+) -> None:
     """The API alone (the worker runs as its own process): for deployments with PostgreSQL."""
     app = create_app(settings)
     server = _uvicorn(app, host, port)
+
+    async def announce() -> None:
+        if await until_listening(server) and on_started is not None:
+            on_started()
+
+    watcher = asyncio.create_task(announce())
     try:
         await server.serve()
     finally:
+        watcher.cancel()
         await app.state.gateway.aclose()
+
+
+async def until_listening(server: uvicorn.Server) -> bool:
+    """Wait until ``server`` listens (True) or gives up starting (False).
+
+    uvicorn exposes "started" only as a flag, so it is polled.
+    """
+    while not server.started and not server.should_exit:  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    return bool(server.started)
 
 
 async def run_worker(settings: GatewaySettings) -> None:

@@ -139,3 +139,26 @@ def test_serve_runs_the_embedded_default_and_an_outcome_becomes_fhir_resources(t
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=20) == 0
+
+
+def test_api_stops_cleanly_on_ctrl_c_after_serving_a_request(tmp_path: Path) -> None:
+    gateway("db", "upgrade", tmp_path=tmp_path)
+    port = free_port()
+    process = subprocess.Popen(
+        [*GATEWAY, "api", "--port", str(port), "--data-dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=clean_env(),
+    )
+    try:
+        deadline = time.monotonic() + 30
+        ready = False
+        while not ready and time.monotonic() < deadline:
+            try:
+                ready = httpx.get(f"http://127.0.0.1:{port}/health/ready").status_code == 200
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert ready, "the API did not come up"
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=20) == 0
