@@ -308,7 +308,7 @@ async def cancel_booking(booking_id: str, request: Request, state: State, princi
             )
     elif status in ("queued", "waiting_for_consent"):
         async with state.engine.begin() as conn:
-            stopped = await service.cancel_unsent(conn, booking_id=booking_id, now=now, reason=body.reason)
+            stopped = await service.cancel_unsent(conn, booking_id=booking_id, now=now)
         if not stopped:
             raise Problem(
                 409,

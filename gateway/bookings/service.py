@@ -139,12 +139,15 @@ async def mark_booking_cancelled(
     )
 
 
-async def cancel_unsent(conn: AsyncConnection, *, booking_id: str, now: datetime, reason: str) -> bool:
-    """Stop a booking that has not reached Kela; False if a worker is asking Kela right now."""
+async def cancel_unsent(conn: AsyncConnection, *, booking_id: str, now: datetime) -> bool:
+    """Stop a booking that has not reached Kela; False if a worker is asking Kela right now.
+
+    The caller's reason is free text about the client: it is not kept in the delivery's state.
+    """
     stopped = await conn.execute(
         update(deliveries)
         .where(deliveries.c.id == booking_id, deliveries.c.status.in_(NEVER_DELIVERED))
-        .values(status="cancelled", status_reason=f"booking cancelled: {reason}", updated_at=now)
+        .values(status="cancelled", status_reason="the booking was cancelled before it reached Kela", updated_at=now)
     )
     if not stopped.rowcount:
         return False
