@@ -17,6 +17,7 @@ from gateway.bookings.routes import router as bookings_router
 from gateway.consents.models import ClientQuery, ConsentIn, RevokeIn
 from gateway.consents.routes import router as consents_router
 from gateway.contract.outcome_v1 import OutcomeV1
+from gateway.docs import install_docs
 from gateway.health import router as health_router
 from gateway.logs import get_logger
 from gateway.mappings import MappingSet
@@ -56,6 +57,8 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
         # Before any route's own dependencies (the token lookup among them): no parameter holding a
         # NUL reaches the database.
         dependencies=[Depends(check_parameters)],
@@ -68,6 +71,7 @@ def create_app(
     )
     app.state.gateway = state
     install_problem_handlers(app)
+    install_docs(app)
     app.include_router(health_router)
     app.include_router(outcomes_router)
     app.include_router(consents_router)

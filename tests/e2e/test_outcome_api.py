@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
+import pytest
 
 from tests.support.harness import Harness, example, future_window
 
@@ -185,6 +188,16 @@ async def test_health_and_api_docs_need_no_token(gw: Harness) -> None:
     assert "OutcomeV1" in spec["components"]["schemas"]
     request_body = spec["paths"]["/v1/outcomes"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert request_body == {"$ref": "#/components/schemas/OutcomeV1"}
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+async def test_the_api_docs_load_every_asset_from_the_gateway_itself(gw: Harness, page: str) -> None:
+    async with httpx.AsyncClient(base_url=str(gw.api.base_url)) as anonymous:
+        html = (await anonymous.get(page)).text
+        assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", html)
+        assert assets and all(a.startswith("/docs-assets/") for a in assets), assets
+        for asset in assets:
+            assert (await anonymous.get(asset)).status_code == 200, asset
 
 
 async def test_metrics_need_the_ops_scope_and_show_queue_depth(gw: Harness) -> None:
