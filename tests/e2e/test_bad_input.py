@@ -31,27 +31,12 @@ from gateway.store.engine import create_engine, sync_url
 from gateway.store.migrate import upgrade
 from tests.conftest import DATABASES, POSTGRES_URL
 from tests.support.databases import fresh_database
-from tests.support.harness import TEST_SYSTEMS, Harness, consent_body, example, future_window
+from tests.support.harness import ACTOR, TEST_SYSTEMS, Harness, booking_body, consent_body, example, future_window
 from tests.support.servers import ThreadedServer
 
-ACTOR = {"unit": "ASOHJ-KESKITETTY", "worker_id": "T-1042"}
 SOME_ID = "00000000-0000-4000-8000-000000000000"
 SECRET = "Salainen-Arvo"  # part of every spoiled value: never to be seen in an answer or a log
 STORING_TABLES = ("outcomes", "consents", "bookings", "deliveries", "statistics_events")
-
-
-def booking_body() -> dict[str, Any]:
-    return {
-        "client": {
-            "hetu": "091285-9192",
-            "given_names": "Minna Johanna",
-            "family_name": "Asiakas",
-            "phone": "+358401234573",
-        },
-        "topic": "KELA-TYOTTOMYYS",
-        "window": future_window(),
-        "booked_by": ACTOR,
-    }
 
 
 @dataclass(frozen=True)
