@@ -54,14 +54,16 @@ BODY_ROUTES = [
     BodyRoute("/v1/outcomes", lambda: example("05"), ("client", "given_names")),
     BodyRoute("/v1/consents", consent_body, ("consenter", "family_name")),
     BodyRoute("/v1/consents/search", lambda: {"hetu": "091285-9192"}, ("hetu",)),
-    BodyRoute(f"/v1/consents/{SOME_ID}/revoke", lambda: {"reason": "Peruttu", "revoked_by": ACTOR}, ("reason",)),
+    BodyRoute(f"/v1/consents/{SOME_ID}/revoke", lambda: {"reason": "Peruttu", "revoked_by": dict(ACTOR)}, ("reason",)),
     BodyRoute(
         "/v1/kela/slots/search",
-        lambda: {"topic": "KELA-ASUMISTUKI", "window": future_window(), "searched_by": ACTOR},
+        lambda: {"topic": "KELA-ASUMISTUKI", "window": future_window(), "searched_by": dict(ACTOR)},
         ("searched_by", "worker_id"),
     ),
     BodyRoute("/v1/bookings", booking_body, ("client", "family_name")),
-    BodyRoute(f"/v1/bookings/{SOME_ID}/cancel", lambda: {"reason": "Ei tarvetta", "cancelled_by": ACTOR}, ("reason",)),
+    BodyRoute(
+        f"/v1/bookings/{SOME_ID}/cancel", lambda: {"reason": "Ei tarvetta", "cancelled_by": dict(ACTOR)}, ("reason",)
+    ),
 ]
 by_path = pytest.mark.parametrize("route", BODY_ROUTES, ids=[route.path.split("/", 2)[2] for route in BODY_ROUTES])
 
@@ -228,9 +230,9 @@ async def test_an_unpaired_surrogate_in_a_body_string_is_422_naming_the_field(
 PATH_ROUTES = [
     ("GET", "/v1/outcomes/{}", "outcome_id", None),
     ("GET", "/v1/consents/{}", "consent_id", None),
-    ("POST", "/v1/consents/{}/revoke", "consent_id", {"reason": "Peruttu", "revoked_by": ACTOR}),
+    ("POST", "/v1/consents/{}/revoke", "consent_id", {"reason": "Peruttu", "revoked_by": dict(ACTOR)}),
     ("GET", "/v1/bookings/{}", "booking_id", None),
-    ("POST", "/v1/bookings/{}/cancel", "booking_id", {"reason": "Ei tarvetta", "cancelled_by": ACTOR}),
+    ("POST", "/v1/bookings/{}/cancel", "booking_id", {"reason": "Ei tarvetta", "cancelled_by": dict(ACTOR)}),
 ]
 
 

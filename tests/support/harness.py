@@ -264,7 +264,7 @@ def booking_body(**changes: Any) -> dict[str, Any]:
         "municipality": "179",
         "window": future_window(),
         "notification": "sms",
-        "booked_by": ACTOR,
+        "booked_by": dict(ACTOR),  # a copy: bad-input tests change bodies in place
     }
     body.update(changes)
     return body
