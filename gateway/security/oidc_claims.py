@@ -60,11 +60,11 @@ class Claimed:
 def read_claims(claims: Mapping[str, Any], settings: OidcSettings) -> Claimed:
     """The gateway's reading of a verified token's claims; TokenRefused when they cannot be read."""
     client = client_of(claims, settings.client_claims)
-    subject = _name(claims.get("sub"), "no-subject")
+    subject = _name(claims.get("sub"), "bad-subject")
     user = (
         None
         if is_machine(claims, client=client, settings=settings)
-        else _name(claims.get(settings.user_claim), "no-user")
+        else _name(claims.get(settings.user_claim), "bad-user")
     )
     jti = claims.get("jti")
     return Claimed(

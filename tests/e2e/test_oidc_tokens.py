@@ -15,7 +15,7 @@ import pytest
 from gateway.security.clients import disable_client, ensure_client
 from gateway.settings import OidcSettings
 from gateway.store.engine import create_engine
-from tests.support.harness import Harness, example, running_gateway
+from tests.support.harness import Harness, eventually, example, running_gateway
 from tests.support.idp import AUDIENCE, TestIdentityProvider, new_key
 
 SYSTEM = "county-crm-system"
@@ -175,3 +175,20 @@ async def test_held_keys_still_check_tokens_while_the_key_set_is_unreachable(
 
 async def test_the_gateways_own_tokens_still_work_beside_the_providers(gw: Harness) -> None:
     assert (await gw.post(example("05"))).status_code == 202
+
+
+async def test_a_remembered_token_is_refused_once_it_expires(
+    database_url: str, tmp_path: Path, idp: TestIdentityProvider
+) -> None:
+    oidc = OidcSettings(issuer=idp.issuer, audience=AUDIENCE, leeway_seconds=0)
+    async with running_gateway(database_url, tmp_path, oidc=oidc, token_cache_seconds=600) as gw:
+        await _client(gw, "county-crm", systems=[SYSTEM])
+        token = idp.token(scope="outcomes:read", exp=int(time.time()) + 2)
+        async with gw.as_token(token) as api:
+            assert (await api.get("/v1/outcomes/unknown-id")).status_code == 404
+
+            async def refused() -> bool:
+                return (await api.get("/v1/outcomes/unknown-id")).status_code == 401
+
+            # Remembered for far longer than the token lives, it must still stop at 'exp'.
+            await eventually(refused, seconds=10, what="the expired token's refusal")
