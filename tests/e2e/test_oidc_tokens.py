@@ -11,10 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from gateway.security.clients import disable_client, ensure_client
 from gateway.settings import OidcSettings
 from gateway.store.engine import create_engine
+from gateway.store.schema import access_log
 from tests.support.harness import Harness, eventually, example, running_gateway
 from tests.support.idp import AUDIENCE, TestIdentityProvider, new_key
 
@@ -43,6 +45,15 @@ async def _client(gw: Harness, name: str, *, systems: list[str], disabled: bool 
             client = await ensure_client(conn, name=name, systems=systems)
             if disabled:
                 await disable_client(conn, client.id)
+    finally:
+        await engine.dispose()
+
+
+async def access_rows(gw: Harness) -> list[Any]:
+    engine = create_engine(gw.settings.resolved_database_url)
+    try:
+        async with engine.connect() as conn:
+            return list(await conn.execute(select(access_log).order_by(access_log.c.id)))
     finally:
         await engine.dispose()
 
@@ -79,12 +90,22 @@ async def test_an_es256_token_is_accepted_as_well(gw: Harness, idp: TestIdentity
     assert (await _post(gw, idp.token(idp.key("ES256")))).status_code == 202
 
 
-async def test_a_persons_token_reads_an_outcome(gw: Harness, idp: TestIdentityProvider) -> None:
+async def test_a_persons_read_is_in_the_access_log_under_the_person_from_the_token(
+    gw: Harness, idp: TestIdentityProvider
+) -> None:
     outcome_id = (await _post(gw, idp.token())).json()["id"]
-    person = idp.token(sub="worker-7f3a", scope="outcomes:read")
+    person = idp.token(sub="worker-7f3a", scope="outcomes:read personal:read")
     async with gw.as_token(person) as api:
-        response = await api.get(f"/v1/outcomes/{outcome_id}")
+        # What the calling system says about its user does not outrank the identity provider.
+        response = await api.get(f"/v1/outcomes/{outcome_id}", headers={"X-User": "someone-else"})
     assert response.status_code == 200, response.text
+    [row] = await access_rows(gw)
+    assert (row.record_id, row.client_name, row.actor, row.user) == (
+        outcome_id,
+        "county-crm",
+        "worker-7f3a",
+        "worker-7f3a",
+    )
 
 
 @pytest.mark.parametrize(
