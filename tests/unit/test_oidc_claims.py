@@ -8,7 +8,8 @@ import jwt
 import pytest
 from pydantic import ValidationError
 
-from gateway.security.oidc import looks_like_jwt, refusal_reason
+from gateway.errors import ConfigurationError
+from gateway.security.oidc import build_verifier, looks_like_jwt, refusal_reason
 from gateway.security.oidc_claims import TokenRefused, client_of, read_claims, scopes_of
 from gateway.settings import OidcSettings
 
@@ -147,3 +148,12 @@ def test_every_refusal_has_a_reason_code_and_the_most_specific_wins() -> None:
     assert refusal_reason(jwt.InvalidSignatureError()) == "signature"
     assert refusal_reason(jwt.DecodeError()) == "malformed"
     assert refusal_reason(jwt.InvalidTokenError()) == "invalid"
+
+
+def test_no_verifier_is_built_without_an_issuer() -> None:
+    assert build_verifier(OidcSettings()) is None
+
+
+def test_an_issuer_over_plain_http_to_another_machine_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="https"):
+        build_verifier(OidcSettings(issuer="http://idp.example.fi/realms/county", audience="gateway"))
