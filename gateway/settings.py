@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from adapters.kanta.settings import KantaSettings
@@ -29,6 +29,71 @@ class WorkerSettings(BaseModel):
     purge_after_hours: float = Field(
         default=72, ge=0, description="Personal payloads of delivered deliveries are removed after this."
     )
+
+
+# Asymmetric signatures only: with a shared secret (HS*) anyone holding the "public" key could mint
+# tokens, and ``none`` is no signature at all.
+SIGNATURE_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
+
+
+class OidcSettings(BaseModel):
+    """Access tokens (JWT) of the county's OpenID Connect provider, accepted beside the gateway's own tokens.
+
+    Off while ``issuer`` is unset. A token names an API client (``gateway clients create``) that
+    must exist and be enabled; the client's source systems and the token's scopes decide the rest.
+    """
+
+    issuer: str | None = Field(default=None, description="The provider's issuer (the 'iss' claim); unset: off.")
+    audience: str | None = Field(default=None, description="The 'aud' the gateway's tokens carry; required.")
+    jwks_url: str | None = Field(
+        default=None,
+        description="The provider's key set; unset: 'jwks_uri' of <issuer>/.well-known/openid-configuration.",
+    )
+    algorithms: list[str] = Field(default=["RS256", "ES256"], min_length=1)
+    ca_bundle: str | None = Field(default=None, description="CA bundle of the provider's TLS; unset: system CAs.")
+    timeout_seconds: float = Field(default=5, gt=0)
+    jwks_cache_seconds: float = Field(default=300, gt=0, description="How long a fetched key set is used as is.")
+    jwks_min_refresh_seconds: float = Field(
+        default=30, ge=0, description="Least time between fetches: a flood of unknown key ids asks the provider once."
+    )
+    leeway_seconds: float = Field(default=30, ge=0, le=300, description="Clock skew allowed on exp, nbf and iat.")
+    client_claims: list[str] = Field(
+        default=["azp", "client_id"], min_length=1, description="Claims naming the API client; the first present wins."
+    )
+    scope_claims: list[str] = Field(
+        default=["scope", "scp"], min_length=1, description="Claims with scopes: a space-separated string or a list."
+    )
+    scope_prefix: str = Field(
+        default="", description="Stripped from the provider's scope names (e.g. 'gateway:'); others are then ignored."
+    )
+    user_claim: str = Field(default="sub", description="The claim naming the person of a person's token.")
+    machine_claim: str | None = Field(
+        default=None,
+        description="A claim that marks a machine's token (e.g. 'idtyp'), besides 'sub' equal to the client.",
+    )
+    machine_values: list[str] = Field(default=["app"], description="Values of machine_claim that mean a machine.")
+
+    @field_validator("algorithms")
+    @classmethod
+    def _asymmetric_only(cls, algorithms: list[str]) -> list[str]:
+        refused = sorted(set(algorithms) - SIGNATURE_ALGORITHMS)
+        if refused:
+            raise ValueError(
+                f"not accepted: {', '.join(refused)}; use some of {', '.join(sorted(SIGNATURE_ALGORITHMS))}"
+            )
+        return algorithms
+
+    @model_validator(mode="after")
+    def _audience_with_issuer(self) -> OidcSettings:
+        if self.issuer and not self.audience:
+            raise ValueError("oidc.audience is required with oidc.issuer: a token for another service must not pass")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.issuer)
 
 
 class GatewaySettings(BaseSettings):
@@ -63,6 +128,7 @@ class GatewaySettings(BaseSettings):
     lifecare: LifecareSettings = LifecareSettings()
     kanta: KantaSettings = KantaSettings()
     kela: KelaSettings = KelaSettings()
+    oidc: OidcSettings = OidcSettings()
 
     @property
     def clock_skew(self) -> timedelta:

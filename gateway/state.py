@@ -15,6 +15,7 @@ from gateway.mappings import MappingSet, load_mappings
 from gateway.metrics import Metrics
 from gateway.outbox.worker import Worker
 from gateway.problems import Problem
+from gateway.security.oidc import OidcVerifier, build_verifier
 from gateway.security.tokens import Principal
 from gateway.settings import GatewaySettings
 from gateway.store.engine import create_engine
@@ -44,7 +45,9 @@ class GatewayState:
     endpoints: dict[str, str] = field(default_factory=dict)
     metrics: Metrics = field(default_factory=Metrics)
     _direct: dict[str, Worker] = field(default_factory=dict)
-    # token hash → (checked at, principal or None): saves a database round trip per request
+    # The identity provider's token verifier, when one is configured (settings.oidc.issuer).
+    oidc: OidcVerifier | None = None
+    # token hash → (trusted until (monotonic), principal or None): saves a database round trip per request
     tokens_seen: dict[str, tuple[float, Principal | None]] = field(default_factory=dict)
 
     def enabled_backends(self) -> set[str]:
@@ -77,6 +80,8 @@ class GatewayState:
     async def aclose(self) -> None:
         for worker in self._direct.values():
             await worker.aclose()
+        if self.oidc is not None:
+            await self.oidc.aclose()
         await self.engine.dispose()
 
     @staticmethod
@@ -97,6 +102,7 @@ def build_state(
         fingerprints=Fingerprinter(secret),
         backends=frozenset(spec.name for spec in BACKENDS if spec.enabled(settings)),
         endpoints=endpoints if endpoints is not None else configured_endpoints(settings),
+        oidc=build_verifier(settings.oidc),
     )
 
 

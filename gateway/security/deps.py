@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Awaitable, Callable
 
 from fastapi import Request
 
 from gateway.problems import Problem
+from gateway.security.oidc import IdentityProviderUnavailable, looks_like_jwt, principal_of
 from gateway.security.tokens import Principal, authenticate, hash_token
 from gateway.state import GatewayState, get_state
 from gateway.store.engine import reading
@@ -17,17 +19,37 @@ _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="asiakasohjaus-gateway"'}
 
 async def _principal(state: GatewayState, token: str) -> Principal | None:
     key = hash_token(token)
-    ttl = state.settings.token_cache_seconds
     seen = state.tokens_seen.get(key)
-    if seen is not None and time.monotonic() - seen[0] < ttl:
+    if seen is not None and time.monotonic() < seen[0]:
         return seen[1]
-    async with reading(state.engine) as conn:
-        principal = await authenticate(conn, token)
+    principal, lifetime = await _authenticate(state, token)
+    ttl = min(state.settings.token_cache_seconds, lifetime)
     if ttl > 0:
         if len(state.tokens_seen) > 10_000:  # bound the memory an attacker can make us spend
             state.tokens_seen.clear()
-        state.tokens_seen[key] = (time.monotonic(), principal)
+        state.tokens_seen[key] = (time.monotonic() + ttl, principal)
     return principal
+
+
+async def _authenticate(state: GatewayState, token: str) -> tuple[Principal | None, float]:
+    """The token's principal and how many seconds it may be trusted at most (a JWT: until its 'exp')."""
+    if state.oidc is not None and looks_like_jwt(token):
+        try:
+            claimed = await state.oidc.verify(token)
+        except IdentityProviderUnavailable as exc:
+            raise Problem(
+                503,
+                "identity-provider-unavailable",
+                "Identity provider unavailable",
+                "The identity provider's signing keys cannot be fetched now; try again later.",
+                headers={"Retry-After": str(int(exc.retry_after))},
+            ) from None
+        if claimed is None:
+            return None, math.inf
+        async with reading(state.engine) as conn:
+            return await principal_of(conn, claimed), claimed.expires_at - time.time()
+    async with reading(state.engine) as conn:
+        return await authenticate(conn, token), math.inf
 
 
 def require(scope: str) -> Callable[[Request], Awaitable[Principal]]:
