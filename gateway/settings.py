@@ -29,6 +29,15 @@ class WorkerSettings(BaseModel):
     purge_after_hours: float = Field(
         default=72, ge=0, description="Personal payloads of delivered deliveries are removed after this."
     )
+    # Käyttöloki and luovutusloki are kept for years: Finnish social and health care practice keeps
+    # access and disclosure log data at least 12 years from their creation (Kanta's logs; the client
+    # data act 703/2023 as we read it), long enough for a client's request and a supervisor's
+    # inquiry about old events. 12 years and 3 leap days; the register keeper may lengthen it.
+    audit_retention_days: int = Field(
+        default=12 * 365 + 3,
+        ge=1,
+        description="Access and disclosure log rows older than this many days are deleted (the chain is anchored).",
+    )
 
 
 # Asymmetric signatures only: with a shared secret (HS*) anyone holding the "public" key could mint

@@ -35,6 +35,8 @@ from typing import Any, TypeVar
 from sqlalchemy import RowMapping, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from gateway.audit.disclosures import record_disclosure
+from gateway.audit.retention import sweep_audit_logs
 from gateway.consents.service import refusal_for_delivery
 from gateway.errors import DeliveryError, TransientDeliveryError
 from gateway.logs import failure, get_logger
@@ -45,7 +47,7 @@ from gateway.outbox.queries import query
 from gateway.outbox.retry import Decision, RetryPolicy, decide
 from gateway.settings import WorkerSettings
 from gateway.store.retrying import DEFAULT_POLICY, TransientRetryPolicy, retry_transient
-from gateway.store.schema import attempts, deliveries, disclosures
+from gateway.store.schema import attempts, deliveries
 
 log = get_logger("gateway.worker")
 
@@ -187,6 +189,7 @@ class Worker:
             try:
                 await self.purge_payloads()
                 await self.release_awaiting_adapter()
+                await sweep_audit_logs(self.engine, retention_days=self.settings.audit_retention_days, now=self.clock())
             except Exception as exc:
                 log.error("housekeeping failed", **failure(exc))
 
@@ -377,21 +380,22 @@ class Worker:
                             deliveries.c.legal_basis,
                             deliveries.c.consent_id,
                             deliveries.c.origin_consent_id,
+                            deliveries.c.client_key,
                         ).where(deliveries.c.id == work.delivery_id)
                     )
                 ).one()
-                await conn.execute(
-                    insert(disclosures).values(
-                        delivery_id=work.delivery_id,
-                        outcome_id=work.outcome_id,
-                        backend=backend,
-                        kind=row.kind,
-                        legal_basis=row.legal_basis,
-                        # the consent that authorised it, or the consent it carries to Kela / the register
-                        consent_id=row.consent_id or row.origin_consent_id,
-                        disclosed_at=now,
-                        actor=self.worker_id,
-                    )
+                await record_disclosure(
+                    conn,
+                    delivery_id=work.delivery_id,
+                    outcome_id=work.outcome_id,
+                    backend=backend,
+                    kind=row.kind,
+                    legal_basis=row.legal_basis,
+                    # the consent that authorised it, or the consent it carries to Kela / the register
+                    consent_id=row.consent_id or row.origin_consent_id,
+                    subject_key=row.client_key,
+                    actor=self.worker_id,
+                    now=now,
                 )
                 return True
 

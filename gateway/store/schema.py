@@ -184,6 +184,19 @@ access_log = Table(
     Column("row_hash", String(64), nullable=False),
 )
 
+# Where each audit chain now starts, once retention has deleted its oldest rows: the hash of the
+# last deleted row (the first remaining row must link to it) and its id. Without it a deleted head
+# of the chain could not be told from a retention sweep.
+audit_anchors = Table(
+    "audit_anchors",
+    metadata,
+    Column("chain", String(32), primary_key=True),
+    Column("anchor_hash", String(64), nullable=False),
+    Column("last_removed_id", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
+    Column("removed_rows", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
+    Column("swept_at", UtcDateTime, nullable=False),
+)
+
 api_clients = Table(
     "api_clients",
     metadata,
