@@ -11,6 +11,8 @@ from fastapi import Depends, FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
 
 from gateway import __version__
+from gateway.audit.models import AccessQuery, DisclosureQuery
+from gateway.audit.routes import router as audit_router
 from gateway.bodies import check_parameters
 from gateway.bookings.models import BookingIn, CancelIn, SlotSearch
 from gateway.bookings.routes import router as bookings_router
@@ -66,6 +68,7 @@ def create_app(
             {"name": "outcomes", "description": "Guidance outcomes in, plans and delivery status out."},
             {"name": "consents", "description": "The consent registry: Kela Y100, electronic and verbal consents."},
             {"name": "bookings", "description": "Kela phone appointments booked for clients (a modelled interface)."},
+            {"name": "audit", "description": "The access and disclosure logs (käyttöloki, luovutusloki)."},
             {"name": "health", "description": "Liveness, readiness, metrics."},
         ],
     )
@@ -76,6 +79,7 @@ def create_app(
     app.include_router(outcomes_router)
     app.include_router(consents_router)
     app.include_router(bookings_router)
+    app.include_router(audit_router)
 
     @app.middleware("http")
     async def _access_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -108,6 +112,8 @@ def create_app(
             ("BookingV1", BookingIn),
             ("CancelIn", CancelIn),
             ("SlotSearch", SlotSearch),
+            ("AccessQuery", AccessQuery),
+            ("DisclosureQuery", DisclosureQuery),
             (PROBLEM_SCHEMA, ProblemDetails),
         ):
             model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")

@@ -19,6 +19,7 @@ import typer
 
 from adapters.registry import BACKENDS
 from gateway import examples as shipped
+from gateway.commands.audit import audit
 from gateway.commands.clients import clients
 from gateway.commands.database import DataDir, settings_for
 from gateway.commands.tokens import tokens
@@ -33,6 +34,7 @@ app.add_typer(tokens, name="tokens")
 app.add_typer(clients, name="clients")
 app.add_typer(db, name="db")
 app.add_typer(examples, name="examples")
+app.add_typer(audit, name="audit")
 
 Host = Annotated[str, typer.Option(help="Interface to listen on.")]
 Port = Annotated[int, typer.Option(help="Port to listen on.")]

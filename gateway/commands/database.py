@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.logs import configure_logging
 from gateway.settings import GatewaySettings
@@ -40,6 +40,21 @@ def in_transaction(settings: GatewaySettings, work: Callable[[AsyncConnection], 
         try:
             async with engine.begin() as conn:
                 return await work(conn)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def with_engine(settings: GatewaySettings, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    """Migrate the database to the newest schema, then run ``work`` with an engine of its own."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url)
+
+    async def run() -> T:
+        engine = create_engine(settings.resolved_database_url)
+        try:
+            return await work(engine)
         finally:
             await engine.dispose()
 
