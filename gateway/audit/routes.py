@@ -2,12 +2,14 @@
 
 The client is named by hetu in the JSON body only; a URL (which proxies and access logs keep)
 never carries one, so any query parameter but ``format`` is refused. A search by hetu is itself a
-read of the client's data and is written to the käyttöloki: the client sees who looked them up.
+read of the client's data and is written to the käyttöloki (with ``X-User`` and ``X-Purpose``,
+as every read of personal data): the client sees who looked them up.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -32,6 +34,7 @@ from gateway.logs import get_logger
 from gateway.openapi import AUTHENTICATED, JSON_BODY, problem_responses
 from gateway.problems import Problem
 from gateway.security.deps import require
+from gateway.security.personal import ReadContext, Reads
 from gateway.security.tokens import Principal
 from gateway.state import GatewayState, State
 from gateway.store.engine import reading
@@ -98,7 +101,7 @@ async def _search(
     filters: search.Filters,
     before_id: int | None,
     limit: int | None,
-    route: str,
+    reads: ReadContext,
 ) -> tuple[list[Any], int, str | None]:
     """Read a page (or nothing, for an export) and log the read when it concerns one client."""
     found: tuple[list[Any], int, str | None] = ([], 0, None)
@@ -112,12 +115,12 @@ async def _search(
             found = await search.page(conn, chain, filters, before_id=before_id, limit=limit)
         await record_access(
             conn,
-            principal,
+            replace(principal, user=principal.user or reads.user),
             record_type=chain,
             record_id="search" if limit is not None else "export",
             subject_key=filters.subject_key,
-            route=route,
-            purpose="audit",
+            route=reads.route,
+            purpose=reads.purpose or "audit",
             now=state.now(),
         )
     return found
@@ -150,7 +153,7 @@ def _csv(
     "paged by `next_cursor`, with the total. `Accept: text/csv` or `?format=csv` exports every "
     "matching entry. A search by hetu is itself logged.",
 )
-async def search_access(request: Request, state: State, principal: CanRead, format: Format = None) -> Any:
+async def search_access(request: Request, state: State, principal: CanRead, reads: Reads, format: Format = None) -> Any:
     query = await parse(request, AccessQuery, limit=state.settings.max_body_bytes)
     filters = search.Filters(
         subject_key=client_key(state.fingerprints, query.hetu) if query.hetu else None,
@@ -167,7 +170,7 @@ async def search_access(request: Request, state: State, principal: CanRead, form
         filters=filters,
         before_id=before_id,
         limit=None if csv else query.limit,
-        route="/v1/audit/access/search",
+        reads=reads,
     )
     log.info("access log searched", by_client=query.hetu is not None, csv=csv, client=principal.name)
     if csv:
@@ -186,7 +189,9 @@ async def search_access(request: Request, state: State, principal: CanRead, form
     "paged by `next_cursor`, with the total. Each entry names the recipient in words and the legal "
     "basis or consent. `Accept: text/csv` or `?format=csv` exports every matching entry.",
 )
-async def search_disclosures(request: Request, state: State, principal: CanRead, format: Format = None) -> Any:
+async def search_disclosures(
+    request: Request, state: State, principal: CanRead, reads: Reads, format: Format = None
+) -> Any:
     query = await parse(request, DisclosureQuery, limit=state.settings.max_body_bytes)
     if query.recipient is not None and query.recipient not in search.recipients():
         raise _invalid("recipient", "unknown_code", f"not a back-end; known: {', '.join(search.recipients())}")
@@ -205,7 +210,7 @@ async def search_disclosures(request: Request, state: State, principal: CanRead,
         filters=filters,
         before_id=before_id,
         limit=None if csv else query.limit,
-        route="/v1/audit/disclosures/search",
+        reads=reads,
     )
     log.info("disclosure log searched", by_client=query.hetu is not None, csv=csv, client=principal.name)
     if csv:

@@ -110,12 +110,15 @@ async def test_to_before_from_is_a_422(gw: Harness) -> None:
 async def test_a_search_by_hetu_is_itself_in_the_access_log(gw: Harness) -> None:
     auditor = gw.as_token(await gw.token_for("tietosuojavastaava", scopes=["audit:read"]))
     async with auditor:
+        auditor.headers.update({"X-User": "tsv-1", "X-Purpose": "client data request"})
         await disclosures(auditor, hetu=HANDOVER_HETU)
     found = await accesses(gw.api, hetu=HANDOVER_HETU)
-    assert [(i["client"], i["record_type"], i["purpose"]) for i in found["items"]][-1] == (
+    oldest = found["items"][-1]
+    assert (oldest["client"], oldest["user"], oldest["record_type"], oldest["purpose"]) == (
         "tietosuojavastaava",
+        "tsv-1",
         "disclosures",
-        "audit",
+        "client data request",
     )
 
 
