@@ -225,7 +225,7 @@ class Retention:
             ).all()
             cancelled = []
             for row in rows:
-                stamp = row.expires_at.astimezone(FINNISH_TIME).isoformat(timespec="minutes")
+                stamp = row.expires_at.astimezone(FINNISH_TIME).strftime("%Y-%m-%d %H:%M Finnish time")
                 # Guarded: a consent that bound the delivery meanwhile wins, and the row is left alone.
                 changed = await conn.execute(
                     update(deliveries)

@@ -9,18 +9,18 @@ the sweeps run, and every column of every table is scanned for every personal va
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
 from gateway.examples import move_dates
-from gateway.outbox.retention import MINIMISED_TEXT, SweepReport
+from gateway.outbox.retention import MINIMISED_TEXT, SweepReport, window_end
 from gateway.store.engine import create_engine
 from gateway.store.schema import consents, deliveries, metadata, outcomes, statistics_events
-from tests.support.clock import ManualClock
-from tests.support.harness import EXAMPLES, Harness, future_window, running_gateway
+from tests.support.clock import ManualClock, no_jitter
+from tests.support.harness import EXAMPLES, FAST_WORKER, Harness, future_window, running_gateway
 from tests.support.personal import hetu, hits, personal_values, scan_database
 
 ACTOR = {"unit": "ASOHJ-KESKITETTY", "worker_id": "T-1042"}
@@ -186,3 +186,142 @@ async def test_after_every_retention_no_table_holds_a_personal_value_posted(data
         assert waited["deliveries"][0]["status_reason"].startswith("no consent arrived before")
         assert (await gw.api.get(f"/v1/consents/{revoked_id}")).status_code == 200
         assert (await gw.api.get(f"/v1/bookings/{queued_booking['id']}")).json()["status"] == "cancelled"
+
+
+def waiting_booking() -> dict[str, Any]:
+    """Example 09's Kela booking, without the consent that would release it."""
+    body = move_dates(json.loads(next(EXAMPLES.glob("09*")).read_text()), now=datetime.now(UTC), suffix="held")
+    body["consents"] = []
+    return body
+
+
+async def payload_kept(gw: Harness, delivery_id: str) -> bool:
+    engine = create_engine(gw.settings.resolved_database_url)
+    try:
+        async with engine.connect() as conn:
+            found = (await conn.execute(select(deliveries.c.payload).where(deliveries.c.id == delivery_id))).scalar()
+        return found is not None
+    finally:
+        await engine.dispose()
+
+
+async def test_a_booking_waiting_for_consent_is_cancelled_when_its_window_ends(
+    database_url: str, tmp_path: Path
+) -> None:
+    clock = ManualClock()
+    async with running_gateway(database_url, tmp_path, clock=clock) as gw:
+        body = waiting_booking()
+        outcome_id = (await gw.post(body)).json()["id"]
+        held = await delivery_of(gw, outcome_id)
+        ends = window_end({"request": body["results"][0]})
+        assert held["status"] == "held_for_consent" and ends is not None
+        assert datetime.fromisoformat(held["expires_at"]) == ends
+        clock.advance((ends - clock()).total_seconds() - 1)
+        assert await gw.worker.retention.expire_held() == 0
+        clock.advance(1)
+        assert await gw.worker.retention.expire_held() == 1
+        status = await gw.status(outcome_id)
+        assert status["state"] == "cancelled"
+        next_day = date.fromisoformat(body["results"][0]["window"]["latest"]) + timedelta(days=1)
+        reason = status["deliveries"][0]["status_reason"]
+        assert reason.startswith(f"no consent arrived before {next_day.isoformat()} 00:00 Finnish time")
+
+
+async def test_a_consent_that_lapses_at_sending_holds_the_booking_until_its_window_ends(
+    database_url: str, tmp_path: Path
+) -> None:
+    clock = ManualClock()
+    async with running_gateway(database_url, tmp_path, clock=clock) as gw:
+        today = datetime.now(UTC).date().isoformat()
+        who = {
+            "hetu": "091285-9192",
+            "given_names": "Minna Johanna",
+            "family_name": "Asiakas",
+            "phone": "+358401234573",
+        }
+        await gw.api.post("/v1/consents", json=consent(who, valid_from="2026-01-01", valid_until=today))
+        body = waiting_booking()
+        outcome_id = (await gw.post(body)).json()["id"]
+        clock.catch_up()
+        clock.advance(timedelta(days=1).total_seconds())  # the consent lapsed at midnight
+        await gw.deliver()
+        held = await delivery_of(gw, outcome_id)
+        assert held["status"] == "held_for_consent" and "expired" in held["status_reason"]
+        assert datetime.fromisoformat(held["expires_at"]) == window_end({"request": body["results"][0]})
+
+
+async def test_a_failed_delivery_keeps_its_payload_for_an_operator_then_loses_it(
+    database_url: str, tmp_path: Path
+) -> None:
+    clock = ManualClock()
+    async with running_gateway(database_url, tmp_path, clock=clock) as gw:
+        await gw.fault("lifecare", method="POST", status=422)
+        outcome_id = (
+            await gw.post(move_dates(json.loads(next(EXAMPLES.glob("05*")).read_text()), now=clock()))
+        ).json()["id"]
+        clock.catch_up()
+        failed = (await gw.deliver_until_settled(outcome_id))["deliveries"][0]
+        assert failed["status"] == "failed"
+        clock.advance(timedelta(hours=73).total_seconds())  # past the delivered retention, not the failed one
+        assert await gw.worker.retention.purge_payloads() == 0 and await payload_kept(gw, failed["id"])
+        clock.advance(timedelta(days=14).total_seconds())
+        assert await gw.worker.retention.purge_payloads() == 1 and not await payload_kept(gw, failed["id"])
+        assert (await delivery_of(gw, outcome_id))["personal_data_purged"] is True
+
+
+async def test_a_delivery_held_for_an_operator_keeps_its_payload(database_url: str, tmp_path: Path) -> None:
+    clock = ManualClock()
+    async with running_gateway(database_url, tmp_path, clock=clock, rand=no_jitter) as gw:
+        await gw.fault("lifecare", method="POST", status=503, retry_after=0)
+        outcome_id = (
+            await gw.post(move_dates(json.loads(next(EXAMPLES.glob("05*")).read_text()), now=clock()))
+        ).json()["id"]
+        clock.catch_up()
+        for _ in range(FAST_WORKER.max_attempts):
+            await gw.deliver()
+            clock.advance(1)
+        held = await delivery_of(gw, outcome_id)
+        assert held["status"] == "held"
+        clock.advance(timedelta(days=365).total_seconds())
+        await gw.worker.retention.sweep()
+        assert await payload_kept(gw, held["id"])
+
+
+async def test_a_correction_after_the_statistics_link_was_cut_adds_no_second_event(
+    database_url: str, tmp_path: Path
+) -> None:
+    clock = ManualClock()
+    async with running_gateway(database_url, tmp_path, clock=clock) as gw:
+        body = move_dates(json.loads(next(EXAMPLES.glob("05*")).read_text()), now=clock())
+        first = (await gw.post(body)).json()["id"]
+        clock.catch_up()
+        clock.advance(timedelta(days=32).total_seconds())
+        assert (await gw.worker.retention.sweep()).unlinked_statistics == 1
+        body["source"]["revision"] = 2
+        body["guidance"]["summary"] = "Yskä jatkuu; ohjattu hoidon tarpeen arvioon."
+        second = (await gw.post(body)).json()["id"]
+        assert first != second and await gw.count("statistics_events") == 1
+
+
+async def test_a_days_statistics_events_are_renumbered_in_an_order_that_ignores_arrival(
+    database_url: str, tmp_path: Path
+) -> None:
+    clock = ManualClock()
+    async with running_gateway(database_url, tmp_path, clock=clock) as gw:
+        for number in ("07", "02", "05", "03", "01"):
+            body = move_dates(json.loads(next(EXAMPLES.glob(f"{number}*")).read_text()), now=clock(), suffix="order")
+            assert (await gw.post(body)).status_code == 202
+        clock.catch_up()
+        clock.advance(timedelta(days=32).total_seconds())
+        await gw.worker.retention.unlink_statistics()
+        engine = create_engine(gw.settings.resolved_database_url)
+        try:
+            async with engine.connect() as conn:
+                rows = [
+                    dict(r._mapping)
+                    for r in await conn.execute(select(statistics_events).order_by(statistics_events.c.id))
+                ]
+        finally:
+            await engine.dispose()
+        contents = [{k: v for k, v in r.items() if k != "id"} for r in rows]
+        assert contents == sorted(contents, key=lambda e: tuple(str(e[k]) for k in sorted(e)))
