@@ -41,6 +41,7 @@ from sqlalchemy import and_, delete, exists, insert, null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.logs import get_logger
+from gateway.outbox.states import TERMINAL, Event, Status, sources, transition
 from gateway.settings import WorkerSettings
 from gateway.store.retrying import DEFAULT_POLICY, TransientRetryPolicy, retry_transient
 from gateway.store.schema import bookings, consents, deliveries, outcomes, statistics_events
@@ -50,9 +51,12 @@ log = get_logger("gateway.retention")
 T = TypeVar("T")
 
 FINNISH_TIME = ZoneInfo("Europe/Helsinki")
-# Settled for good: nothing will send these again, so their personal payload has no further use.
-# ``held`` is not among them: it waits for an operator, who may replay it.
-PURGED_STATUSES = ("delivered", "cancelled", "failed")
+# Settled: delivered and cancelled are final, and failed (a permanent error) is kept only the
+# longer failed retention for an operator to replay it. ``held`` is not among them: the retry
+# budget ran out on a transient error, and an operator releases it once the back-end is back.
+# A replay of a purged delivery has nothing to send: the source posts the outcome again.
+PURGED_STATUSES = tuple(sorted(TERMINAL | {Status.FAILED}))
+EXPIRES = sources(Event.EXPIRE)
 CLOSED_BOOKINGS = ("cancelled", "no_free_slot", "slot_taken")
 # ``purpose`` is free text and may name the person; the column is NOT NULL, so it keeps a marker.
 MINIMISED_TEXT = "(minimised)"
@@ -114,7 +118,8 @@ class RetentionPolicy:
     def purge_before(self, now: datetime) -> dict[str, datetime]:
         """Per settled status: a delivery that settled before this moment loses its payload."""
         settled = now - self.payload_after
-        return {"delivered": settled, "cancelled": settled, "failed": now - self.failed_payload_after}
+        failed = now - self.failed_payload_after
+        return {status: failed if status == Status.FAILED else settled for status in PURGED_STATUSES}
 
     def consent_cutoff(self, now: datetime) -> tuple[datetime, date]:
         """A consent revoked or used before the moment, or valid until a day before the day, is minimised.
@@ -200,7 +205,7 @@ class Retention:
             rows = (
                 await conn.execute(
                     select(deliveries.c.id, deliveries.c.payload, deliveries.c.updated_at)
-                    .where(deliveries.c.status == "held_for_consent", deliveries.c.expires_at.is_(None))
+                    .where(deliveries.c.status.in_(EXPIRES), deliveries.c.expires_at.is_(None))
                     .limit(BATCH)
                 )
             ).all()
@@ -218,7 +223,7 @@ class Retention:
             rows = (
                 await conn.execute(
                     select(deliveries.c.id, deliveries.c.expires_at)
-                    .where(deliveries.c.status == "held_for_consent", deliveries.c.expires_at <= now)
+                    .where(deliveries.c.status.in_(EXPIRES), deliveries.c.expires_at <= now)
                     .order_by(deliveries.c.expires_at)
                     .limit(BATCH)
                 )
@@ -229,9 +234,9 @@ class Retention:
                 # Guarded: a consent that bound the delivery meanwhile wins, and the row is left alone.
                 changed = await conn.execute(
                     update(deliveries)
-                    .where(deliveries.c.id == row.id, deliveries.c.status == "held_for_consent")
+                    .where(deliveries.c.id == row.id, deliveries.c.status.in_(EXPIRES))
                     .values(
-                        status="cancelled",
+                        status=transition(Status.HELD_FOR_CONSENT, Event.EXPIRE).value,
                         status_reason=f"no consent arrived before {stamp}; cancelled without sending",
                         updated_at=now,
                     )
