@@ -17,6 +17,9 @@ from adapters.kela.settings import KelaSettings
 from adapters.lifecare.settings import LifecareSettings
 from gateway.mappings import DEFAULT_MAPPINGS_DIR
 
+DEFAULT_CONSENT_WAIT_HOURS = 168
+DEFAULT_FAILED_PURGE_HOURS = 336
+
 
 class WorkerSettings(BaseModel):
     concurrency: int = Field(default=4, ge=1, le=64, description="Deliveries in flight per back-end.")
@@ -26,8 +29,42 @@ class WorkerSettings(BaseModel):
     base_delay_seconds: float = Field(default=2, gt=0)
     max_delay_seconds: float = Field(default=900, gt=0)
     max_retry_after_seconds: float = Field(default=3600, gt=0, description="Cap on a back-end's Retry-After.")
+    # Retention (säilytysajat): the gateway is not a register and keeps personal data only while a
+    # delivery needs it. gateway.outbox.retention applies these; each says why its default was chosen.
     purge_after_hours: float = Field(
-        default=72, ge=0, description="Personal payloads of delivered deliveries are removed after this."
+        default=72,
+        ge=0,
+        description="Personal payloads of delivered and cancelled deliveries (and closed bookings' copies) are "
+        "removed this long after the delivery settled: long enough to answer 'what exactly was sent' "
+        "over a weekend, after which the register that received it is the place to ask.",
+    )
+    failed_purge_after_hours: float = Field(
+        default=DEFAULT_FAILED_PURGE_HOURS,
+        ge=0,
+        description="Personal payloads of failed deliveries (a permanent error) are removed this long after the "
+        "failure: two weeks leave an operator time to fix a mapping and replay it across holidays; "
+        "later the source system must post the outcome again.",
+    )
+    consent_wait_hours: float = Field(
+        default=DEFAULT_CONSENT_WAIT_HOURS,
+        gt=0,
+        description="A delivery held for consent whose action has no date of its own (a Kela booking "
+        "window ends the wait itself) is cancelled if no consent arrives within this: a week covers "
+        "a signed Y100 form reaching the unit, and no personal data waits indefinitely for one.",
+    )
+    consent_retention_hours: float = Field(
+        default=720,
+        ge=0,
+        description="A revoked, expired or used-up consent keeps its consenter, guardian, form reference and "
+        "free text this long (30 days, to answer the client's or Kela's questions about it); then only "
+        "what the audit needs is kept (ids, client key, parties, categories, validity, status, times).",
+    )
+    statistics_link_days: int = Field(
+        default=30,
+        ge=0,
+        description="Whole days after which the link from an outcome to its anonymous statistics event is "
+        "cut (a day's events renumbered together): until then a correction replaces the event, after "
+        "it the event stays as it was counted.",
     )
     # Käyttöloki and luovutusloki are kept for years: Finnish social and health care practice keeps
     # access and disclosure log data at least 12 years from their creation (Kanta's logs; the client

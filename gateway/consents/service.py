@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.consents.plan import ConsentFacts, consent_actions
@@ -152,7 +152,13 @@ async def release_held(conn: AsyncConnection, *, client: str, now: datetime, ena
     held = (
         await conn.execute(
             select(deliveries)
-            .where(deliveries.c.client_key == client, deliveries.c.status == "held_for_consent")
+            .where(
+                deliveries.c.client_key == client,
+                deliveries.c.status == "held_for_consent",
+                # Past its expiry a hold is over (retention cancels it on its next sweep): a consent
+                # that came too late does not send what was reported as not arriving in time.
+                or_(deliveries.c.expires_at.is_(None), deliveries.c.expires_at > now),
+            )
             .order_by(deliveries.c.created_at)
         )
     ).all()
@@ -169,9 +175,10 @@ async def release_held(conn: AsyncConnection, *, client: str, now: datetime, ena
         chosen = choose(candidates, party=row.consent_party, categories=row.consent_categories or [], on=today(now))
         if chosen is None:
             continue
-        await bind(
+        if not await bind(
             conn, delivery_id=row.id, backend=row.backend, consent=chosen, now=now, enabled_backends=enabled_backends
-        )
+        ):
+            continue
         if chosen.form == "verbal":
             candidates.remove(chosen)
         released += 1
@@ -186,26 +193,34 @@ async def bind(
     consent: ConsentView,
     now: datetime,
     enabled_backends: set[str],
-) -> None:
-    """Authorise a held delivery with ``consent``; a verbal consent is used up by it (one transaction)."""
+) -> bool:
+    """Authorise a held delivery with ``consent``; a verbal consent is used up by it (one transaction).
+
+    False if the delivery is no longer held for consent (retention cancelled it meanwhile): then
+    nothing changes and a verbal consent stays unused.
+    """
     waiting = backend not in enabled_backends
-    await conn.execute(
+    bound = await conn.execute(
         update(deliveries)
-        .where(deliveries.c.id == delivery_id)
+        .where(deliveries.c.id == delivery_id, deliveries.c.status == "held_for_consent")
         .values(
             consent_id=consent.id,
             status="awaiting_adapter" if waiting else "pending",
             status_reason=f"no {backend} adapter is enabled yet" if waiting else None,
             next_attempt_at=now,
             updated_at=now,
+            expires_at=None,
         )
     )
+    if bound.rowcount != 1:
+        return False
     if consent.form == "verbal":
         await conn.execute(
             update(consents)
             .where(consents.c.id == consent.id)
             .values(status="used", used_by_delivery=delivery_id, used_at=now)
         )
+    return True
 
 
 async def usable_consent(
@@ -265,16 +280,22 @@ async def revoke(
     row = (await conn.execute(query)).first()
     if row is None or row.status == "revoked":
         return row
+    minimised = row.minimised_at is not None
     await conn.execute(
         update(consents)
         .where(consents.c.id == consent_id)
-        .values(status="revoked", revoked_at=now, revocation_reason=reason)
+        # A minimised consent keeps no free text, the reason for a late revocation included.
+        .values(status="revoked", revoked_at=now, revocation_reason=None if minimised else reason)
     )
     await conn.execute(
         update(deliveries)
         .where(deliveries.c.consent_id == consent_id, deliveries.c.status.in_(NEVER_DELIVERED))
         .values(status="cancelled", status_reason=f"consent {consent_id} was revoked before delivery", updated_at=now)
     )
+    if minimised:
+        # Minimised: it lapsed (or was used up) long ago, at Kela and in the patient register too,
+        # and who consented is no longer known here; there is no registration left to revoke.
+        return (await conn.execute(select(consents).where(consents.c.id == consent_id))).one()
     own = (await conn.execute(select(deliveries).where(deliveries.c.origin_consent_id == consent_id))).all()
     facts = facts_of(row)
     for delivery in own:
@@ -353,6 +374,8 @@ def describe(row: Any, related: list[Any]) -> dict[str, Any]:
         "given_at": row.given_at.isoformat(),
         "source": row.source,
         "created_at": row.created_at.isoformat(),
+        # Once set, who consented, the form reference and the free text are gone (retention).
+        "minimised_at": row.minimised_at.isoformat() if row.minimised_at else None,
         "deliveries": [
             {
                 "id": d.id,

@@ -106,10 +106,10 @@ SET status = :status, last_error = :error, status_reason = :reason, updated_at =
 WHERE id = :id AND lease_owner = :owner AND status = 'in_flight' AND attempts = :attempt;
 
 -- name: hold_for_consent
--- The bound consent lapsed before sending: wait for a new one, giving back the attempt the claim counted but never made.
+-- The bound consent lapsed before sending: wait for a new one until :expires_at, giving back the attempt the claim counted but never made.
 UPDATE deliveries
 SET status = 'held_for_consent', consent_id = NULL, status_reason = :reason, attempts = attempts - 1,
-    updated_at = :now, lease_owner = NULL, lease_expires_at = NULL, claimed_at = NULL
+    expires_at = :expires_at, updated_at = :now, lease_owner = NULL, lease_expires_at = NULL, claimed_at = NULL
 WHERE id = :id AND lease_owner = :owner AND status = 'in_flight' AND attempts = :attempt;
 
 -- name: claim_taken
@@ -122,11 +122,3 @@ WHERE delivery_id = :id AND number = :attempt AND worker = :owner AND result = '
 UPDATE deliveries
 SET status = 'pending', status_reason = NULL, updated_at = :now
 WHERE backend = :backend AND status = 'awaiting_adapter';
-
--- name: purge_payloads
--- Remove personal payloads of finished deliveries once the retention period has passed.
-UPDATE deliveries
-SET payload = NULL, purged_at = :now
-WHERE payload IS NOT NULL
-  AND status IN ('delivered', 'cancelled')
-  AND updated_at < :older_than;

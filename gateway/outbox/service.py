@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.fingerprints import Fingerprinter
 from gateway.outbox.corrections import NEVER_DELIVERED, Previous, Step
+from gateway.outbox.retention import hold_expiry
+from gateway.settings import DEFAULT_CONSENT_WAIT_HOURS
 from gateway.store.schema import attempts, deliveries, outcomes
 
 STATUSES = ("pending", "in_flight", "delivered", "held", "failed", "cancelled", "awaiting_adapter", "held_for_consent")
@@ -54,12 +56,15 @@ async def enqueue(
     revision: int = 1,
     client_key: str | None = None,
     origins: Mapping[str, str] | None = None,
+    consent_wait: timedelta = timedelta(hours=DEFAULT_CONSENT_WAIT_HOURS),
 ) -> list[str]:
     """Write one delivery per step.
 
     A back-end without an enabled adapter waits, visibly (``awaiting_adapter``); a delivery that
     needs the client's consent waits as ``held_for_consent`` until the consent service binds a
-    valid consent to it. ``origins`` maps action keys to the consent a delivery is about.
+    valid consent to it, or until it expires (:func:`gateway.outbox.retention.hold_expiry`: the end
+    of a Kela booking window, else ``consent_wait``). ``origins`` maps action keys to the consent a
+    delivery is about.
     """
     ids = []
     for step in steps:
@@ -107,8 +112,10 @@ async def enqueue(
                     updated_at=now,
                 )
             )
+        expires_at = None
         if action.consent is not None:
             status, reason = "held_for_consent", f"waiting for a valid consent naming {action.consent.party}"
+            expires_at = hold_expiry(action.payload, held_at=now, wait=consent_wait)
         elif action.backend not in enabled_backends:
             status, reason = "awaiting_adapter", f"no {action.backend} adapter is enabled yet"
         else:
@@ -137,6 +144,7 @@ async def enqueue(
                 next_attempt_at=now,
                 created_at=now,
                 updated_at=now,
+                expires_at=expires_at,
             )
         )
         ids.append(delivery_id)
@@ -155,6 +163,8 @@ def describe_delivery(row: Any, history: list[dict[str, Any]]) -> dict[str, Any]
         "status_reason": row.status_reason,
         "attempts": row.attempts,
         "next_attempt_at": row.next_attempt_at.isoformat() if row.status == "pending" else None,
+        # When a delivery waiting for consent is cancelled if none arrives.
+        "expires_at": row.expires_at.isoformat() if row.status == "held_for_consent" and row.expires_at else None,
         "last_error": row.last_error,
         "document_version": row.document_version,
         "supersedes": row.supersedes,

@@ -44,6 +44,7 @@ from gateway.mappings import MappingSet
 from gateway.metrics import Metrics
 from gateway.outbox.adapter import Adapter, DeliveryResult, DeliveryWork
 from gateway.outbox.queries import query
+from gateway.outbox.retention import Retention, hold_expiry
 from gateway.outbox.retry import Decision, RetryPolicy, decide
 from gateway.settings import WorkerSettings
 from gateway.store.retrying import DEFAULT_POLICY, TransientRetryPolicy, retry_transient
@@ -100,6 +101,7 @@ class Worker:
             max_retry_after=settings.max_retry_after_seconds,
         )
         self._dialect = engine.dialect.name
+        self.retention = Retention(engine=engine, settings=settings, clock=clock, db_retries=db_retries)
         # The claims this worker is working on, per back-end: delivery id -> attempt number.
         self._in_flight: dict[str, dict[str, int]] = {name: {} for name in self.adapters}
 
@@ -187,7 +189,7 @@ class Worker:
     async def _housekeeping(self, stop: asyncio.Event) -> None:
         while not await _sleep_or_stop(stop, 60):
             try:
-                await self.purge_payloads()
+                await self.retention.sweep()
                 await self.release_awaiting_adapter()
                 await sweep_audit_logs(self.engine, retention_days=self.settings.audit_retention_days, now=self.clock())
             except Exception as exc:
@@ -335,6 +337,7 @@ class Worker:
                         "attempt": work.attempt,
                         "reason": f"{why}; waiting for a valid consent",
                         "now": now,
+                        "expires_at": hold_expiry(work.payload, held_at=now, wait=self.retention.policy.consent_wait),
                     },
                 )
                 if held.rowcount == 1:
@@ -553,19 +556,6 @@ class Worker:
                     )
 
         await self._retrying(release_once, "release deliveries awaiting an adapter")
-
-    async def purge_payloads(self) -> int:
-        now = self.clock()
-
-        async def purge_once() -> int:  # idempotent: a repeat finds nothing left to purge
-            async with self.engine.begin() as conn:
-                result = await conn.execute(
-                    query("purge_payloads", self._dialect),
-                    {"now": now, "older_than": now - timedelta(hours=self.settings.purge_after_hours)},
-                )
-            return int(result.rowcount or 0)
-
-        return await self._retrying(purge_once, "purge payloads")
 
     async def aclose(self) -> None:
         for adapter in self.adapters.values():

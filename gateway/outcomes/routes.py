@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -151,6 +152,7 @@ async def _store(
             steps=steps,
             earlier_revisions=earlier,
             client_id=client_id,
+            consent_wait=timedelta(hours=state.settings.worker.consent_wait_hours),
         )
     return response
 

@@ -7,7 +7,7 @@ planned action; called inside one transaction, they commit together or not at al
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, insert, select, text, update
@@ -22,6 +22,7 @@ from gateway.outbox.service import deliveries_of, enqueue, latest_deliveries
 from gateway.outcomes.states import outcome_state
 from gateway.plan import Plan
 from gateway.routing import FINNISH_TIME, contact_day
+from gateway.settings import DEFAULT_CONSENT_WAIT_HOURS
 from gateway.store.schema import consents, deadlines, deliveries, outcomes, statistics_events
 
 
@@ -82,36 +83,30 @@ async def store_accepted(
     steps: list[Step],
     earlier_revisions: list[str] | None = None,
     client_id: str | None = None,
+    consent_wait: timedelta = timedelta(hours=DEFAULT_CONSENT_WAIT_HOURS),
 ) -> None:
     """Store an accepted outcome; for a correction, ``earlier_revisions`` are the ids of the revisions before it."""
     earlier = earlier_revisions or []
+    event_id = None
+    replaced: list[int] = []
     if earlier:  # one statistics event per outcome: a correction replaces the earlier one
-        replaced = select(outcomes.c.statistics_event_id).where(
-            outcomes.c.id.in_(earlier), outcomes.c.statistics_event_id.is_not(None)
+        replaced = list(
+            (
+                await conn.execute(
+                    select(outcomes.c.statistics_event_id).where(
+                        outcomes.c.id.in_(earlier), outcomes.c.statistics_event_id.is_not(None)
+                    )
+                )
+            )
+            .scalars()
+            .all()
         )
         await conn.execute(delete(statistics_events).where(statistics_events.c.id.in_(replaced)))
         await conn.execute(update(outcomes).where(outcomes.c.id.in_(earlier)).values(statistics_event_id=None))
-    s = plan.statistics
-    event_id = (
-        await conn.execute(
-            insert(statistics_events)
-            .values(
-                contact_date=s.contact_date,
-                unit=s.unit,
-                main_reason=s.main_reason,
-                additional_reasons=list(s.additional_reasons),
-                contacted_by=s.contacted_by,
-                authority_kind=s.authority_kind,
-                channel=s.channel,
-                ended_how=list(s.ended_how),
-                duration_minutes=s.duration_minutes,
-                led_to_client_relationship=s.led_to_client_relationship,
-                anonymous=s.anonymous,
-                recorded_on=now.astimezone(FINNISH_TIME).date(),
-            )
-            .returning(statistics_events.c.id)
-        )
-    ).scalar_one()
+    # Every first revision links its event; no link among the earlier ones means retention cut it
+    # (gateway.outbox.retention): that event is anonymous now and stays counted as it was.
+    if not earlier or replaced:
+        event_id = await _statistics_event(conn, plan=plan, now=now)
     await conn.execute(
         insert(outcomes).values(
             id=outcome_id,
@@ -165,9 +160,35 @@ async def store_accepted(
         revision=outcome.source.revision,
         client_key=client,
         origins=origins,
+        consent_wait=consent_wait,
     )
     if client is not None:
         await consent_service.release_held(conn, client=client, now=now, enabled_backends=enabled_backends)
+
+
+async def _statistics_event(conn: AsyncConnection, *, plan: Plan, now: datetime) -> int:
+    s = plan.statistics
+    event_id: int = (
+        await conn.execute(
+            insert(statistics_events)
+            .values(
+                contact_date=s.contact_date,
+                unit=s.unit,
+                main_reason=s.main_reason,
+                additional_reasons=list(s.additional_reasons),
+                contacted_by=s.contacted_by,
+                authority_kind=s.authority_kind,
+                channel=s.channel,
+                ended_how=list(s.ended_how),
+                duration_minutes=s.duration_minutes,
+                led_to_client_relationship=s.led_to_client_relationship,
+                anonymous=s.anonymous,
+                recorded_on=now.astimezone(FINNISH_TIME).date(),
+            )
+            .returning(statistics_events.c.id)
+        )
+    ).scalar_one()
+    return event_id
 
 
 async def _record_consents(

@@ -153,6 +153,6 @@ async def test_personal_payloads_are_purged_after_delivery_and_retention(databas
         outcome_id = (await gw.post(example("05"))).json()["id"]
         await gw.deliver_until_settled(outcome_id)
         assert "300962-901N" in await gw.table_text()
-        assert await gw.worker.purge_payloads() == 1
+        assert await gw.worker.retention.purge_payloads() == 1
         assert "300962-901N" not in await gw.table_text()
         assert (await gw.status(outcome_id))["deliveries"][0]["personal_data_purged"] is True

@@ -37,7 +37,6 @@ def test_every_named_query_compiles_for_both_dialects(dialect: str) -> None:
         "expire_leases",
         "hold_for_consent",
         "park",
-        "purge_payloads",
         "record_abandoned",
         "record_released",
         "release_awaiting_adapter",
