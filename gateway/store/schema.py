@@ -13,6 +13,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -96,6 +97,10 @@ deliveries = Table(
     Column("purged_at", UtcDateTime, nullable=True),
     # A delivery held for consent is cancelled at this moment if no consent has arrived.
     Column("expires_at", UtcDateTime, nullable=True),
+    # The retry budget is time: when the current run of transient failures began, and how much of
+    # the budget it has spent (attempts made while the back-end's circuit was open spend nothing).
+    Column("failing_since", UtcDateTime, nullable=True),
+    Column("retry_spent_seconds", Float, nullable=False, server_default="0"),
     Index("ix_deliveries_claim", "backend", "status", "next_attempt_at"),
     UniqueConstraint("outcome_id", "action_key"),
 )
@@ -195,6 +200,41 @@ audit_anchors = Table(
     Column("last_removed_id", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
     Column("removed_rows", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
     Column("swept_at", UtcDateTime, nullable=False),
+)
+
+# One circuit breaker per back-end, in the database so that every worker process and the console
+# see the same state, and N workers make one probe, not N.
+backend_circuits = Table(
+    "backend_circuits",
+    metadata,
+    Column("backend", String(16), primary_key=True),
+    Column("state", String(12), nullable=False),
+    Column("consecutive_failures", Integer, nullable=False, server_default="0"),
+    Column("opened_at", UtcDateTime, nullable=True),
+    # While open: when one worker may try a probe (half-open); the probe's claim and its expiry.
+    Column("probe_at", UtcDateTime, nullable=True),
+    Column("probe_owner", String(64), nullable=True),
+    Column("probe_expires_at", UtcDateTime, nullable=True),
+    Column("changed_at", UtcDateTime, nullable=False),
+    Column("last_success_at", UtcDateTime, nullable=True),
+    Column("last_failure_at", UtcDateTime, nullable=True),
+)
+
+# Every operator action on the queues: who, what, when, why, and which deliveries it moved.
+operator_actions = Table(
+    "operator_actions",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("acted_at", UtcDateTime, nullable=False, index=True),
+    Column("client_id", String(36), nullable=False),
+    Column("client_name", String(128), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("user", String(128), nullable=True),
+    Column("action", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("selection", JsonType, nullable=False),
+    Column("delivery_ids", JsonType, nullable=False),
+    Column("moved", Integer, nullable=False),
 )
 
 api_clients = Table(

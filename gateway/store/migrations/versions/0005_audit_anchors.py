@@ -2,7 +2,7 @@
 
 Revision ID: 0005
 Revises: 0004
-Create Date: 2026-12-03
+Create Date: 2026-12-02
 
 A retention sweep deletes the oldest rows of the access and disclosure logs; the row after them
 still links to the last deleted row's hash. ``audit_anchors`` keeps that hash per chain, so that
