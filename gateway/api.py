@@ -24,6 +24,8 @@ from gateway.health import router as health_router
 from gateway.logs import get_logger
 from gateway.mappings import MappingSet
 from gateway.openapi import PROBLEM_SCHEMA, ProblemDetails
+from gateway.ops.models import OpsActionIn
+from gateway.ops.routes import router as ops_router
 from gateway.outcomes.routes import router as outcomes_router
 from gateway.problems import install_problem_handlers
 from gateway.settings import GatewaySettings
@@ -69,6 +71,10 @@ def create_app(
             {"name": "consents", "description": "The consent registry: Kela Y100, electronic and verbal consents."},
             {"name": "bookings", "description": "Kela phone appointments booked for clients (a modelled interface)."},
             {"name": "audit", "description": "The access and disclosure logs (käyttöloki, luovutusloki)."},
+            {
+                "name": "ops",
+                "description": "Operators: the delivery queues across clients, actions on them, back-ends.",
+            },
             {"name": "health", "description": "Liveness, readiness, metrics."},
         ],
     )
@@ -80,6 +86,7 @@ def create_app(
     app.include_router(consents_router)
     app.include_router(bookings_router)
     app.include_router(audit_router)
+    app.include_router(ops_router)
 
     @app.middleware("http")
     async def _access_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -114,6 +121,7 @@ def create_app(
             ("SlotSearch", SlotSearch),
             ("AccessQuery", AccessQuery),
             ("DisclosureQuery", DisclosureQuery),
+            ("OpsActionIn", OpsActionIn),
             (PROBLEM_SCHEMA, ProblemDetails),
         ):
             model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
