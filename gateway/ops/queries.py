@@ -14,27 +14,27 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.registry import BACKENDS
+from gateway.outbox.selection import DeliveryFilter, conditions, joined
 from gateway.outbox.service import describe_attempt
 from gateway.store.schema import attempts, backend_circuits, deliveries, operator_actions, outcomes
 
+# DeliveryFilter lives with the outbox's moves, which take it too; the read side offers it as its own.
+__all__ = [
+    "ActionPage",
+    "BadCursor",
+    "DeliveryFilter",
+    "DeliveryPage",
+    "backend_health",
+    "delivery_detail",
+    "list_deliveries",
+    "list_operator_actions",
+]
+
 HEALTH_WINDOW = timedelta(minutes=15)
-
-
-@dataclass(frozen=True)
-class DeliveryFilter:
-    """Which deliveries: every field narrows; empty ``statuses`` means any status."""
-
-    statuses: tuple[str, ...] = ()
-    backend: str | None = None
-    kind: str | None = None
-    source_system: str | None = None
-    outcome_id: str | None = None  # the gateway's outcome id or the source system's own
-    older_than_seconds: float | None = None
-    error_contains: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,35 +67,6 @@ def _decode(cursor: str) -> list[Any]:
     if not isinstance(parts, list):
         raise BadCursor("not a cursor this API gave")
     return parts
-
-
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def conditions(f: DeliveryFilter, now: datetime, *, with_statuses: bool = True) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = [deliveries.c.status != "unchanged"]  # pointers, not queue entries
-    if with_statuses and f.statuses:
-        where.append(deliveries.c.status.in_(f.statuses))
-    if f.backend is not None:
-        where.append(deliveries.c.backend == f.backend)
-    if f.kind is not None:
-        where.append(deliveries.c.kind == f.kind)
-    if f.source_system is not None:
-        where.append(outcomes.c.source_system == f.source_system)
-    if f.outcome_id is not None:
-        where.append(or_(deliveries.c.outcome_id == f.outcome_id, outcomes.c.source_outcome_id == f.outcome_id))
-    if f.older_than_seconds is not None:
-        where.append(deliveries.c.created_at < now - timedelta(seconds=f.older_than_seconds))
-    if f.error_contains:
-        where.append(deliveries.c.last_error.like(_like(f.error_contains), escape="\\"))
-    return where
-
-
-def joined(query: Select[Any]) -> Select[Any]:
-    """``query`` over deliveries with their outcomes (for the source system), as the filters need."""
-    return query.select_from(deliveries.outerjoin(outcomes, outcomes.c.id == deliveries.c.outcome_id))
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -24,7 +24,7 @@ from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Select
 
-from gateway.ops.queries import DeliveryFilter, conditions, joined
+from gateway.outbox.selection import DeliveryFilter, conditions, joined
 from gateway.outbox.states import Event, Status, sources
 from gateway.store.schema import deliveries, operator_actions, outcomes
 
