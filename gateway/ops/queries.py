@@ -167,8 +167,9 @@ def _percentile(values: list[int], share: float) -> int | None:
 async def backend_health(conn: AsyncConnection, *, now: datetime) -> list[dict[str, Any]]:
     """Each back-end's circuit, queue depth, backlog age and the last 15 minutes of attempts.
 
-    Depth and the oldest due delivery come from the claim index (backend, status, next_attempt_at);
-    the recent attempts from the index on attempts.started_at, joined to their deliveries by key.
+    Depth comes from the claim index (backend, status, …), the oldest pending delivery from the
+    index on (status, backend, created_at), the recent attempts from the index on
+    attempts.started_at, joined to their deliveries by key.
     """
     circuits = {r.backend: r for r in await conn.execute(select(backend_circuits))}
     depths: dict[str, dict[str, int]] = {spec.name: {} for spec in BACKENDS}
@@ -181,7 +182,7 @@ async def backend_health(conn: AsyncConnection, *, now: datetime) -> list[dict[s
     oldest = {
         backend: due
         for backend, due in await conn.execute(
-            select(deliveries.c.backend, func.min(deliveries.c.next_attempt_at))
+            select(deliveries.c.backend, func.min(deliveries.c.created_at))
             .where(deliveries.c.status == "pending")
             .group_by(deliveries.c.backend)
         )
@@ -199,7 +200,7 @@ async def backend_health(conn: AsyncConnection, *, now: datetime) -> list[dict[s
 
 
 def _health(
-    name: str, circuit: Any, depth: dict[str, int], oldest_due: Any, recent: list[tuple[str, int]], now: datetime
+    name: str, circuit: Any, depth: dict[str, int], oldest_pending: Any, recent: list[tuple[str, int]], now: datetime
 ) -> dict[str, Any]:
     # Abandoned and late rows are not answers from the back-end: they say nothing of its health.
     answered = [(result, ms) for result, ms in recent if result in ("delivered", "transient", "permanent")]
@@ -214,8 +215,7 @@ def _health(
             "probe_at": _iso(circuit.probe_at) if circuit else None,
         },
         "depth": depth,
-        # From when the longest-waiting pending delivery became due (its creation, for a first attempt).
-        "oldest_pending_seconds": max(0.0, (now - oldest_due).total_seconds()) if oldest_due else None,
+        "oldest_pending_seconds": max(0.0, (now - oldest_pending).total_seconds()) if oldest_pending else None,
         "last_success_at": _iso(circuit.last_success_at) if circuit else None,
         "last_failure_at": _iso(circuit.last_failure_at) if circuit else None,
         "window_seconds": int(HEALTH_WINDOW.total_seconds()),
