@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gateway.commands.database import DataDir, in_transaction, settings_for
 from gateway.masking import WITHHELD
 from gateway.ops import queries
+from gateway.ops.models import MAX_AGE_SECONDS
 from gateway.outbox import operations
 from gateway.outbox.states import Status
 from gateway.redaction import mask_patterns
@@ -46,7 +47,10 @@ def seconds_of(duration: str) -> float:
     found = _DURATION.match(duration)
     if found is None:
         raise typer.BadParameter(f"{duration!r} is not a duration like 90s, 30m, 2h or 1d", param_hint="--older-than")
-    return float(found.group(1)) * _UNITS[found.group(2) or "s"]
+    seconds = float(found.group(1)) * _UNITS[found.group(2) or "s"]
+    if not 0 < seconds <= MAX_AGE_SECONDS:
+        raise typer.BadParameter("give an age above zero and within a century", param_hint="--older-than")
+    return seconds
 
 
 def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:

@@ -11,6 +11,8 @@ from gateway.outbox.states import Status
 
 MAX_PAGE = 500
 MAX_IDS = 1000
+MAX_AGE_SECONDS = 100 * 365 * 86400
+"""Older than a century is no filter; beyond it a date cannot be computed."""
 BackendName = Literal["lifecare", "kanta", "kela"]
 
 
@@ -26,7 +28,9 @@ class FilterIn(BaseModel):
     outcome_id: str | None = Field(
         default=None, min_length=1, max_length=128, description="The gateway's outcome id or the source system's."
     )
-    older_than_seconds: float | None = Field(default=None, gt=0, description="Created at least this long ago.")
+    older_than_seconds: float | None = Field(
+        default=None, gt=0, le=MAX_AGE_SECONDS, description="Created at least this long ago."
+    )
     error_contains: str | None = Field(default=None, min_length=1, max_length=200)
 
     @model_validator(mode="after")

@@ -16,7 +16,7 @@ from gateway.logs import get_logger
 from gateway.masking import WITHHELD
 from gateway.openapi import AUTHENTICATED, JSON_BODY, json_response, problem_responses
 from gateway.ops import queries
-from gateway.ops.models import MAX_PAGE, ActionOut, BackendName, OpsActionIn, Refusal
+from gateway.ops.models import MAX_AGE_SECONDS, MAX_PAGE, ActionOut, BackendName, OpsActionIn, Refusal
 from gateway.outbox import operations
 from gateway.outbox.states import Status
 from gateway.problems import Problem
@@ -59,7 +59,7 @@ async def list_deliveries(
     kind: Annotated[str | None, Query(max_length=32)] = None,
     source_system: Annotated[str | None, Query(max_length=64)] = None,
     outcome_id: Annotated[str | None, Query(max_length=128, description="Gateway or source outcome id.")] = None,
-    older_than_seconds: Annotated[float | None, Query(gt=0)] = None,
+    older_than_seconds: Annotated[float | None, Query(gt=0, le=MAX_AGE_SECONDS)] = None,
     error: Annotated[str | None, Query(max_length=200, description="Text the last error contains.")] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
