@@ -84,7 +84,7 @@ async def drain(url: str, batch: int) -> tuple[int, float, list[float]]:
         if not claimed:
             break
         for item in claimed:
-            await worker._succeeded("lifecare", item.work, DeliveryResult({}, "200"), datetime.now(UTC), 0.0)
+            await worker.results.succeeded("lifecare", item.work, DeliveryResult({}, "200"), datetime.now(UTC), 0.0)
         claimed_total += len(claimed)
     elapsed = time.perf_counter() - started
     await engine.dispose()

@@ -38,6 +38,15 @@ class Metrics:
             ["backend"],
             registry=r,
         )
+        self.circuit_state = Gauge(
+            "gateway_circuit_state", "Circuit of each back-end: 0 closed, 1 half-open, 2 open.", ["backend"], registry=r
+        )
+        self.circuit_transitions = Counter(
+            "gateway_circuit_transitions",
+            "Circuit state changes, by back-end and new state.",
+            ["backend", "state"],
+            registry=r,
+        )
         self.request_seconds = Histogram(
             "gateway_http_request_duration_seconds",
             "API request latency by route and status.",

@@ -25,10 +25,36 @@ class WorkerSettings(BaseModel):
     concurrency: int = Field(default=4, ge=1, le=64, description="Deliveries in flight per back-end.")
     poll_seconds: float = Field(default=0.5, gt=0, description="Idle wait between claims when nothing is due.")
     lease_seconds: float = Field(default=60, gt=0, description="A claim older than this is reclaimed.")
-    max_attempts: int = Field(default=8, ge=1, description="Transient failures before a delivery is held.")
+    # GATEWAY_WORKER__MAX_ATTEMPTS is gone: the budget is time now. A leftover variable is ignored
+    # (unknown settings are), so an old deployment starts and simply gets the horizon below.
+    retry_horizon_hours: float = Field(
+        default=24,
+        gt=0,
+        description="Transient failures are retried until a delivery has spent this long failing, then it is held "
+        "for an operator. 24 h covers a maintenance night plus a working day at the back-end; a delivery "
+        "stuck longer should be in front of an operator the next morning. Time while the back-end's circuit "
+        "is open is not spent.",
+    )
     base_delay_seconds: float = Field(default=2, gt=0)
     max_delay_seconds: float = Field(default=900, gt=0)
     max_retry_after_seconds: float = Field(default=3600, gt=0, description="Cap on a back-end's Retry-After.")
+    circuit_failures: int = Field(
+        default=5,
+        ge=1,
+        description="Consecutive transient failures that open a back-end's circuit (every worker's count together): "
+        "a dead back-end gives five within a second at the default concurrency, a healthy one rarely five in a row.",
+    )
+    circuit_open_seconds: float = Field(
+        default=15,
+        gt=0,
+        description="How long a circuit first stays open before one worker probes: about a back-end's restart.",
+    )
+    circuit_max_open_seconds: float = Field(
+        default=300,
+        gt=0,
+        description="Cap of the open interval, which doubles after each failed probe: a back-end that comes back "
+        "is noticed within five minutes, and a dead one sees about one request per five minutes.",
+    )
     # Retention (säilytysajat): the gateway is not a register and keeps personal data only while a
     # delivery needs it. gateway.outbox.retention applies these; each says why its default was chosen.
     purge_after_hours: float = Field(

@@ -12,7 +12,7 @@ from sqlalchemy import BindParameter, TextClause, bindparam, text
 from gateway.store.types import JsonType, UtcDateTime
 
 _BLOCK = re.compile(r"^-- name: (\w+)\n(?:--[^\n]*\n)*(.*?)(?=^-- name: |\Z)", re.MULTILINE | re.DOTALL)
-_TIMESTAMPS = ("now", "lease_until", "not_before", "expires_at")
+_TIMESTAMPS = ("now", "lease_until", "not_before", "expires_at", "failing_since")
 
 
 @cache

@@ -95,15 +95,23 @@ WHERE id = :id AND lease_owner = :owner AND status = 'in_flight' AND attempts = 
 -- Put a delivery back in the queue after a transient failure; only if this claim still holds it.
 UPDATE deliveries
 SET status = 'pending', next_attempt_at = :not_before, last_error = :error, status_reason = :reason,
+    failing_since = :failing_since, retry_spent_seconds = :spent,
     updated_at = :now, lease_owner = NULL, lease_expires_at = NULL, claimed_at = NULL
 WHERE id = :id AND lease_owner = :owner AND status = 'in_flight' AND attempts = :attempt;
 
 -- name: park
--- Stop retrying: 'held' (attempts exhausted) or 'failed' (permanent error), for an operator; only if this claim still holds it.
+-- Stop retrying: 'held' (retry budget spent) or 'failed' (permanent error), for an operator; only if this claim still holds it.
 UPDATE deliveries
 SET status = :status, last_error = :error, status_reason = :reason, updated_at = :now,
+    failing_since = :failing_since, retry_spent_seconds = :spent,
     lease_owner = NULL, lease_expires_at = NULL, claimed_at = NULL
 WHERE id = :id AND lease_owner = :owner AND status = 'in_flight' AND attempts = :attempt;
+
+-- name: pause_retry_budgets
+-- The back-end's circuit opened: stop the retry clocks of its queued and in-flight deliveries (waiting for it spends no budget).
+UPDATE deliveries
+SET failing_since = NULL
+WHERE backend = :backend AND failing_since IS NOT NULL AND status IN ('pending', 'in_flight');
 
 -- name: hold_for_consent
 -- The bound consent lapsed before sending: wait for a new one until :expires_at, giving back the attempt the claim counted but never made.

@@ -6,13 +6,15 @@ a worker that dies simply stops extending it, after which any worker reclaims th
 attempt is recorded with its timing and the back-end's answer; every success also writes a
 disclosure record (who received what, on which legal basis).
 
-A claim is identified by its worker and its attempt number. A result is applied only by a guarded
-UPDATE that matches the delivery while that claim still holds it, and the attempt (and, for a
-success, the disclosure) is written in the same transaction, after checking the row count. A
-worker that reports after its claim was taken away (it was paused past its lease and another
-worker reclaimed the delivery) changes nothing: its result is recorded as a ``late`` attempt. The
-transaction that takes a claim away records the claim's attempt as ``abandoned`` (see
-``queries.sql`` for the invariant this keeps between ``deliveries.attempts`` and the history).
+A claim is identified by its worker and its attempt number. Its result is applied by
+:mod:`gateway.outbox.results` only while that claim still holds the delivery; a worker that
+reports after its claim was taken away changes nothing (a ``late`` attempt). The transaction that
+takes a claim away records the claim's attempt as ``abandoned`` (see ``queries.sql`` for the
+invariant this keeps between ``deliveries.attempts`` and the history).
+
+Before claiming, each back-end's loop looks at that back-end's circuit (:mod:`gateway.outbox.circuit`):
+while it is open nothing is claimed, and when a probe is due one worker claims the probe and sends
+one delivery. Other back-ends' loops do not notice.
 
 Short transactions (claims, lease renewals, recording results) are retried in process across
 transient database errors (``gateway.store.retrying``); the adapter call itself never is.
@@ -32,23 +34,24 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
-from sqlalchemy import RowMapping, insert, select
+from sqlalchemy import RowMapping, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gateway.audit.disclosures import record_disclosure
 from gateway.audit.retention import sweep_audit_logs
 from gateway.errors import DeliveryError, TransientDeliveryError
 from gateway.logs import failure, get_logger
 from gateway.mappings import MappingSet
 from gateway.metrics import Metrics
-from gateway.outbox.adapter import Adapter, DeliveryResult, DeliveryWork
+from gateway.outbox.adapter import Adapter, DeliveryWork
+from gateway.outbox.circuit import BreakerPolicy, Circuits, CircuitState
 from gateway.outbox.consent_check import ConsentCheck
 from gateway.outbox.queries import query
-from gateway.outbox.retention import Retention, hold_expiry
-from gateway.outbox.retry import Decision, RetryPolicy, decide
+from gateway.outbox.results import Results
+from gateway.outbox.retention import Retention
+from gateway.outbox.retry import RetryPolicy
 from gateway.settings import WorkerSettings
 from gateway.store.retrying import DEFAULT_POLICY, TransientRetryPolicy, retry_transient
-from gateway.store.schema import attempts, deliveries
+from gateway.store.schema import deliveries
 
 log = get_logger("gateway.worker")
 
@@ -97,13 +100,37 @@ class Worker:
         self.rand = rand
         self.db_retries = db_retries
         self.policy = RetryPolicy(
-            max_attempts=settings.max_attempts,
+            horizon=settings.retry_horizon_hours * 3600,
             base_delay=settings.base_delay_seconds,
             max_delay=settings.max_delay_seconds,
             max_retry_after=settings.max_retry_after_seconds,
         )
         self._dialect = engine.dialect.name
         self.retention = Retention(engine=engine, settings=settings, clock=clock, db_retries=db_retries)
+        self.circuits = Circuits(
+            engine=engine,
+            policy=BreakerPolicy(
+                failure_threshold=settings.circuit_failures,
+                open_seconds=settings.circuit_open_seconds,
+                max_open_seconds=settings.circuit_max_open_seconds,
+                probe_seconds=settings.lease_seconds,
+            ),
+            worker_id=self.worker_id,
+            clock=clock,
+            metrics=self.metrics,
+        )
+        self.results = Results(
+            engine=engine,
+            worker_id=self.worker_id,
+            policy=self.policy,
+            circuits=self.circuits,
+            retention=self.retention,
+            consent_check=consent_check,
+            metrics=self.metrics,
+            clock=clock,
+            rand=rand,
+            db_retries=db_retries,
+        )
         # The claims this worker is working on, per back-end: delivery id -> attempt number.
         self._in_flight: dict[str, dict[str, int]] = {name: {} for name in self.adapters}
 
@@ -130,9 +157,9 @@ class Worker:
         while time.monotonic() < deadline:
             batch = 0
             for name in self.adapters:
-                claimed = await self.claim(name, self.settings.concurrency)
+                claimed, probe = await self.claim_next(name, self.settings.concurrency)
                 batch += len(claimed)
-                await asyncio.gather(*(self.process(name, c) for c in claimed))
+                await asyncio.gather(*(self.process(name, c, probe=probe) for c in claimed))
             done += batch
             if batch == 0:
                 return done
@@ -144,16 +171,18 @@ class Worker:
         while not stop.is_set():
             free = limit - len(running)
             claimed: list[Claimed] = []
+            probe = False
             if free > 0:
                 try:
-                    claimed = await self.claim(backend, free)  # transient database errors are retried inside
+                    # transient database errors are retried inside
+                    claimed, probe = await self.claim_next(backend, free)
                 except Exception as exc:
                     # Not transient, or transient past the retry budget: keep the loop alive, try next poll.
                     log.error("claim failed", backend=backend, **failure(exc))
                     await _sleep_or_stop(stop, self.settings.poll_seconds)
                     continue
                 for item in claimed:
-                    task = asyncio.create_task(self.process(backend, item))
+                    task = asyncio.create_task(self.process(backend, item, probe=probe))
                     running.add(task)
                     task.add_done_callback(running.discard)
             if claimed and len(running) < limit:
@@ -205,11 +234,29 @@ class Worker:
     async def _retrying(self, fn: Callable[[], Awaitable[T]], operation: str) -> T:
         return await retry_transient(fn, operation=operation, policy=self.db_retries)
 
+    async def claim_next(self, backend: str, limit: int) -> tuple[list[Claimed], bool]:
+        """What to send to ``backend`` now, as its circuit allows; True with the one delivery that is its probe."""
+        circuit = await self.circuits.view(backend)
+        if circuit.state is CircuitState.CLOSED:
+            return await self.claim(backend, limit), False
+        if not circuit.probe_due(self.clock()) or not await self.circuits.claim_probe(backend):
+            return [], False
+        claimed = await self.claim(backend, 1)
+        if not claimed:  # nothing due: the next worker with something to send probes instead
+            await self.circuits.release_probe(backend)
+        return claimed, bool(claimed)
+
     async def claim(self, backend: str, limit: int) -> list[Claimed]:
+        """Lease up to ``limit`` due deliveries of ``backend``, whatever its circuit says."""
         return await self._claimed(backend, "claim_due", {"backend": backend, "limit": limit})
 
     async def claim_delivery(self, backend: str, delivery_id: str) -> Claimed | None:
-        """Lease one given delivery now, if it is due (for a first attempt made while a caller waits)."""
+        """Lease one given delivery now, if it is due (for a first attempt made while a caller waits).
+
+        Not while the back-end's circuit is open: the delivery stays queued for the worker.
+        """
+        if (await self.circuits.view(backend)).state is not CircuitState.CLOSED:
+            return None
         claimed = await self._claimed(backend, "claim_one", {"id": delivery_id})
         return claimed[0] if claimed else None
 
@@ -288,26 +335,30 @@ class Worker:
         rows = await conn.execute(select(deliveries.c.id, deliveries.c.backend_refs).where(deliveries.c.id.in_(ids)))
         return {r.id: r.backend_refs for r in rows}
 
-    async def process(self, backend: str, claimed: Claimed) -> None:
+    async def process(self, backend: str, claimed: Claimed, *, probe: bool = False) -> None:
+        """Send one claimed delivery and record its result; ``probe``: it is the back-end's circuit probe."""
         work = claimed.work
         adapter = self.adapters[backend]
+        results = self.results
         try:
-            if work.consent_id is not None and await self._consent_lapsed(backend, work):
+            if work.consent_id is not None and await results.consent_lapsed(backend, work):
+                if probe:  # nothing was sent: let the probe go to a delivery that will be
+                    await self.circuits.release_probe(backend)
                 return
             started = self.clock()
             t0 = time.perf_counter()
             try:
                 result = await adapter.deliver(work, self.mappings())
             except DeliveryError as error:
-                await self._failed(backend, work, error, started, time.perf_counter() - t0)
+                await results.failed(backend, work, error, started, time.perf_counter() - t0, probe=probe)
             except Exception as exc:  # an adapter bug must not lose the delivery: retry, then hold
                 log.error(
                     "adapter raised an unexpected error", backend=backend, delivery=work.delivery_id, **failure(exc)
                 )
                 unexpected = TransientDeliveryError(f"unexpected {type(exc).__name__} in the {backend} adapter")
-                await self._failed(backend, work, unexpected, started, time.perf_counter() - t0)
+                await results.failed(backend, work, unexpected, started, time.perf_counter() - t0, probe=probe)
             else:
-                await self._succeeded(backend, work, result, started, time.perf_counter() - t0)
+                await results.succeeded(backend, work, result, started, time.perf_counter() - t0, probe=probe)
         except Exception as exc:
             # The database stayed unreachable past the retries: the lease runs out, the attempt is
             # recorded as abandoned and the delivery is claimed again.
@@ -317,242 +368,11 @@ class Worker:
             if held.get(work.delivery_id) == work.attempt:  # not a newer claim of the same delivery
                 del held[work.delivery_id]
 
-    async def _consent_lapsed(self, backend: str, work: DeliveryWork) -> bool:
-        """Check the bound consent just before sending; if it lapsed, hold the delivery for a new one.
-
-        True means: do not send (held now, or the claim was lost meanwhile).
-        """
-        assert work.consent_id is not None
-        consent_id = work.consent_id
-        now = self.clock()
-
-        async def check_once() -> tuple[str | None, bool]:
-            async with self.engine.begin() as conn:
-                why = await self.consent_check(conn, delivery_id=work.delivery_id, consent_id=consent_id, now=now)
-                if why is None:
-                    return None, True
-                held = await conn.execute(
-                    query("hold_for_consent", self._dialect),
-                    {
-                        "id": work.delivery_id,
-                        "owner": self.worker_id,
-                        "attempt": work.attempt,
-                        "reason": f"{why}; waiting for a valid consent",
-                        "now": now,
-                        "expires_at": hold_expiry(work.payload, held_at=now, wait=self.retention.policy.consent_wait),
-                    },
-                )
-                if held.rowcount == 1:
-                    return why, True
-                return why, not await self._lost(conn, work, now, 0.0, "held for consent", None)
-
-        why, applied = await self._retrying(check_once, "hold for consent")
-        if why is None:
-            return False
-        if applied:
-            log.info("delivery held for consent", backend=backend, delivery=work.delivery_id)
-        else:
-            self._report_late(backend, work, "held_for_consent", None)
-        return True
-
-    async def _succeeded(
-        self, backend: str, work: DeliveryWork, result: DeliveryResult, started: datetime, seconds: float
-    ) -> None:
-        now = self.clock()
-
-        async def record_once() -> bool:
-            async with self.engine.begin() as conn:
-                completed = await conn.execute(
-                    query("complete", self._dialect),
-                    {
-                        "id": work.delivery_id,
-                        "owner": self.worker_id,
-                        "attempt": work.attempt,
-                        "refs": result.references,
-                        "now": now,
-                        "reason": result.message or None,
-                    },
-                )
-                if completed.rowcount != 1:
-                    return not await self._lost(conn, work, started, seconds, "delivered", result.backend_status)
-                await self._record_attempt(
-                    conn, work, started, seconds, "delivered", result.backend_status, result.message
-                )
-                row = (
-                    await conn.execute(
-                        select(
-                            deliveries.c.kind,
-                            deliveries.c.legal_basis,
-                            deliveries.c.consent_id,
-                            deliveries.c.origin_consent_id,
-                            deliveries.c.client_key,
-                        ).where(deliveries.c.id == work.delivery_id)
-                    )
-                ).one()
-                await record_disclosure(
-                    conn,
-                    delivery_id=work.delivery_id,
-                    outcome_id=work.outcome_id,
-                    backend=backend,
-                    kind=row.kind,
-                    legal_basis=row.legal_basis,
-                    # the consent that authorised it, or the consent it carries to Kela / the register
-                    consent_id=row.consent_id or row.origin_consent_id,
-                    subject_key=row.client_key,
-                    actor=self.worker_id,
-                    now=now,
-                )
-                return True
-
-        if not await self._retrying(record_once, "record a delivery"):
-            self._report_late(backend, work, "delivered", result.backend_status)
-            return
-        self.metrics.deliveries.labels(backend, "delivered").inc()
-        self.metrics.delivery_seconds.labels(backend).observe(seconds)
-        log.info(
-            "delivered",
-            backend=backend,
-            delivery=work.delivery_id,
-            attempt=work.attempt,
-            ms=round(seconds * 1000),
-            status=result.backend_status,
-        )
-
-    async def _failed(
-        self, backend: str, work: DeliveryWork, error: DeliveryError, started: datetime, seconds: float
-    ) -> None:
-        now = self.clock()
-        decision = decide(self.policy, attempt=work.attempt, error=error, now=now, rand=self.rand)
-        result = "transient" if isinstance(error, TransientDeliveryError) else "permanent"
-
-        async def record_once() -> bool:
-            async with self.engine.begin() as conn:
-                if not await self._apply(conn, work, decision, error, now):
-                    return not await self._lost(conn, work, started, seconds, result, error.backend_status)
-                await self._record_attempt(conn, work, started, seconds, result, error.backend_status, error.message)
-                return True
-
-        if not await self._retrying(record_once, "record a failed delivery"):
-            self._report_late(backend, work, result, error.backend_status)
-            return
-        self.metrics.deliveries.labels(backend, result).inc()
-        self.metrics.delivery_seconds.labels(backend).observe(seconds)
-        log.warning(
-            "delivery failed",
-            backend=backend,
-            delivery=work.delivery_id,
-            attempt=work.attempt,
-            result=result,
-            decision=decision.outcome,
-            status=error.backend_status,
-            error=error.message,
-            not_before=decision.not_before,
-        )
-
-    async def _apply(
-        self, conn: AsyncConnection, work: DeliveryWork, decision: Decision, error: DeliveryError, now: datetime
-    ) -> bool:
-        """Reschedule or park the delivery; False if this claim no longer holds it (nothing changed)."""
-        claim = {"id": work.delivery_id, "owner": self.worker_id, "attempt": work.attempt, "now": now}
-        if decision.outcome == "retry":
-            changed = await conn.execute(
-                query("reschedule", self._dialect),
-                {**claim, "not_before": decision.not_before, "error": error.message, "reason": decision.reason},
-            )
-        else:
-            changed = await conn.execute(
-                query("park", self._dialect),
-                {
-                    **claim,
-                    "error": error.message,
-                    "status": "held" if decision.outcome == "hold" else "failed",
-                    "reason": decision.reason,
-                },
-            )
-        return changed.rowcount == 1
-
-    async def _lost(
-        self,
-        conn: AsyncConnection,
-        work: DeliveryWork,
-        started: datetime,
-        seconds: float,
-        result: str,
-        backend_status: str | None,
-    ) -> bool:
-        """After a guarded UPDATE matched nothing: was the claim taken away? If so, record the result as late.
-
-        The guards (lease owner, ``in_flight``, attempt number) match while this claim holds the
-        delivery. They do not look at ``lease_expires_at``: a lease that has expired but that no one
-        has reclaimed still counts as held. The guarded UPDATE and ``record_abandoned`` +
-        ``expire_leases`` both change the row only while it is in flight, so whichever commits
-        first wins it and the other matches nothing: a result is never applied over another
-        worker's claim, however late it comes. Requiring ``lease_expires_at >= :now`` as well
-        would add no safety but would (1) let clock skew decide, comparing a lease written from
-        one worker's clock with the clock of the worker that has just been paused, and (2) throw
-        away the only attempt that was made: the delivery would sit in flight until reclaimed
-        and be sent once more, for the back-end to recognise as a repeat. The lease says when
-        others may take over; the claim is the fence.
-
-        Matching nothing has two causes. Either another transaction took the claim away (an
-        expired lease reclaimed, a caller that stopped waiting), and it recorded this claim's
-        attempt as abandoned in the same transaction; or an earlier try of this very transaction
-        committed although its COMMIT reported an error (its outcome was unknown, so it was
-        retried). Then the result is already recorded and nothing is written twice: this is what
-        makes recording a result safe to retry.
-        """
-        params = {"id": work.delivery_id, "attempt": work.attempt, "owner": self.worker_id}
-        if not (await conn.execute(query("claim_taken", self._dialect), params)).scalar_one():
-            return False
-        await self._record_attempt(
-            conn,
-            work,
-            started,
-            seconds,
-            "late",
-            backend_status,
-            f"{result} after the lease was lost: another worker owns the delivery; this result changed nothing",
-        )
-        return True
-
-    def _report_late(self, backend: str, work: DeliveryWork, result: str, backend_status: str | None) -> None:
-        self.metrics.deliveries.labels(backend, "late").inc()
-        log.warning(
-            "result came after the lease was lost; recorded as late",
-            backend=backend,
-            delivery=work.delivery_id,
-            attempt=work.attempt,
-            result=result,
-            status=backend_status,
-        )
-
-    async def _record_attempt(
-        self,
-        conn: AsyncConnection,
-        work: DeliveryWork,
-        started: datetime,
-        seconds: float,
-        result: str,
-        backend_status: str | None,
-        message: str | None,
-    ) -> None:
-        await conn.execute(
-            insert(attempts).values(
-                delivery_id=work.delivery_id,
-                number=work.attempt,
-                worker=self.worker_id,
-                started_at=started,
-                duration_ms=round(seconds * 1000),
-                result=result,
-                backend_status=backend_status,
-                message=(message or "")[:2000] or None,
-            )
-        )
-
     async def release_awaiting_adapter(self) -> None:
         async def release_once() -> None:  # idempotent: a repeat finds nothing left to release
             async with self.engine.begin() as conn:
                 for backend in self.adapters:
+                    await self.circuits.ensure(conn, backend)
                     await conn.execute(
                         query("release_awaiting_adapter", self._dialect), {"backend": backend, "now": self.clock()}
                     )

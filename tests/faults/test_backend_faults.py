@@ -101,15 +101,14 @@ async def test_a_rejection_fails_at_once_for_an_operator(gw: Harness) -> None:
     assert "Encounter.period is required" in delivery["last_error"]
 
 
-async def test_exhausted_retries_are_held_never_deleted(database_url: str, tmp_path: Path) -> None:
-    worker = WorkerSettings(**{**FAST_WORKER.model_dump(), "max_attempts": 2})
-    async with running_gateway(database_url, tmp_path, worker=worker) as gw:
+async def test_a_delivery_that_spent_its_retry_budget_is_held_never_deleted(database_url: str, tmp_path: Path) -> None:
+    async with running_gateway(database_url, tmp_path) as gw:
         await gw.fault(status=503)
         outcome_id = (await gw.post(example("05"))).json()["id"]
         status = await gw.deliver_until_settled(outcome_id)
         delivery = status["deliveries"][0]
-        assert delivery["status"] == "held" and delivery["attempts"] == 2
-        assert "gave up after 2 attempts" in delivery["status_reason"]
+        assert delivery["status"] == "held" and delivery["attempts"] >= 2
+        assert "h of retrying" in delivery["status_reason"]
         assert await gw.count("deliveries") == 1
 
 

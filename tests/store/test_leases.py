@@ -34,7 +34,13 @@ from tests.support.history import history_mismatches
 
 LEASE = 60.0
 SETTINGS = WorkerSettings(
-    concurrency=4, poll_seconds=0.05, lease_seconds=LEASE, max_attempts=4, base_delay_seconds=1, max_delay_seconds=10
+    concurrency=4,
+    poll_seconds=0.05,
+    lease_seconds=LEASE,
+    retry_horizon_hours=10 / 3600,
+    base_delay_seconds=1,
+    max_delay_seconds=10,
+    circuit_failures=1000,
 )
 QUICK_DB_RETRIES = TransientRetryPolicy(attempts=4, first_wait=0.01, max_wait=0.05, jitter=0.01, max_seconds=5)
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

@@ -37,6 +37,7 @@ def test_every_named_query_compiles_for_both_dialects(dialect: str) -> None:
         "expire_leases",
         "hold_for_consent",
         "park",
+        "pause_retry_budgets",
         "record_abandoned",
         "record_released",
         "release_awaiting_adapter",

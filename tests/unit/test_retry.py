@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from gateway.errors import BackendRejected, BackendThrottled, BackendUnavailable
-from gateway.outbox.retry import RetryPolicy, decide
+from gateway.outbox.retry import Budget, RetryPolicy, charge, decide
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-POLICY = RetryPolicy(max_attempts=5, base_delay=2, max_delay=60, max_retry_after=600)
+POLICY = RetryPolicy(horizon=3600, base_delay=2, max_delay=60, max_retry_after=600)
 
 
 def delay(decision_time: datetime | None) -> float:
@@ -29,7 +29,7 @@ def test_backoff_doubles_within_jitter_bounds() -> None:
 
 
 def test_backoff_is_capped() -> None:
-    policy = RetryPolicy(max_attempts=50, base_delay=2, max_delay=60)
+    policy = RetryPolicy(horizon=86400, base_delay=2, max_delay=60)
     d = decide(policy, attempt=20, error=BackendUnavailable("x"), now=NOW, rand=lambda: 1.0)
     assert delay(d.not_before) == 60
 
@@ -44,11 +44,25 @@ def test_retry_after_is_capped() -> None:
     assert delay(d.not_before) == 600
 
 
-def test_exhausted_attempts_are_held_for_an_operator() -> None:
-    d = decide(POLICY, attempt=5, error=BackendUnavailable("down"), now=NOW, rand=lambda: 0.5)
-    assert d.outcome == "hold" and "5 attempts" in d.reason
+def test_a_delivery_that_spent_its_budget_is_held_for_an_operator() -> None:
+    d = decide(POLICY, attempt=30, error=BackendUnavailable("down"), now=NOW, rand=lambda: 0.5, spent=3600)
+    assert d.outcome == "hold" and "1.0 h of retrying (30 attempts)" in d.reason
 
 
-def test_the_last_allowed_retry_is_still_a_retry() -> None:
-    d = decide(POLICY, attempt=4, error=BackendUnavailable("down"), now=NOW, rand=lambda: 0.5)
+def test_many_attempts_within_the_budget_are_still_retried() -> None:
+    d = decide(POLICY, attempt=500, error=BackendUnavailable("down"), now=NOW, rand=lambda: 0.5, spent=3599)
     assert d.outcome == "retry" and d.not_before is not None and d.not_before > NOW + timedelta(seconds=0)
+
+
+def test_the_first_failure_starts_the_budget_clock_without_spending() -> None:
+    assert charge(Budget(None, 0.0), now=NOW, counted=True) == Budget(NOW, 0.0)
+
+
+def test_a_counted_failure_spends_the_time_since_the_last_one() -> None:
+    later = NOW + timedelta(minutes=10)
+    assert charge(Budget(NOW, 60.0), now=later, counted=True) == Budget(later, 660.0)
+
+
+def test_a_failure_while_the_circuit_is_not_closed_pauses_the_budget() -> None:
+    later = NOW + timedelta(hours=3)
+    assert charge(Budget(NOW, 60.0), now=later, counted=False) == Budget(None, 60.0)
