@@ -292,8 +292,8 @@ async def test_recording_a_result_again_after_its_commit_writes_nothing_twice(
     a = worker(engines[0], "worker-a", Backend(refs={}), clock, mappings)
     [claimed] = await a.claim("lifecare", 1)
     result = DeliveryResult({"Encounter": "by-a"}, "201")
-    await a._succeeded("lifecare", claimed.work, result, clock(), 0.1)
-    await a._succeeded("lifecare", claimed.work, result, clock(), 0.1)
+    await a.results.succeeded("lifecare", claimed.work, result, clock(), 0.1)
+    await a.results.succeeded("lifecare", claimed.work, result, clock(), 0.1)
     assert await history(engines[0], delivery_id) == [(1, "worker-a", "delivered")]
     assert await disclosure_actors(engines[0], delivery_id) == ["worker-a"]
     assert late_count(a) == 0
