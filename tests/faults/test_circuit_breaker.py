@@ -64,7 +64,7 @@ async def statuses(gw: Harness, outcome_ids: list[str]) -> list[tuple[str, str]]
 
 async def outage(gw: Harness, clock: ManualClock, *, steps: int, step_seconds: float) -> list[str]:
     """Kanta answers 503 while an outcome arrives every step; the worker runs after each. Returns the outcomes."""
-    await gw.fault("kanta", status=503, message="Kanta is down for maintenance")
+    await gw.fault("kanta", method="POST", status=503, message="Kanta is down for maintenance")
     posted = []
     for i in range(steps):
         posted.append((await gw.post(both_registers(i))).json()["id"])
@@ -94,7 +94,8 @@ async def test_a_dead_backend_opens_its_circuit_and_sees_a_few_requests_not_hund
 
         assert await circuit_state(gw, "kanta") == CircuitState.OPEN
         # the failures that opened it, then one probe per open interval (10, 20, 40, 40, ... s)
-        assert await kanta_posts(gw) <= BREAKER.circuit_failures + 12
+        posts = await kanta_posts(gw)
+        assert BREAKER.circuit_failures <= posts <= BREAKER.circuit_failures + 12, f"{posts} requests"
 
 
 async def test_other_backends_keep_delivering_while_one_circuit_is_open(database_url: str, tmp_path: Path) -> None:
@@ -141,7 +142,7 @@ async def test_a_delivery_retried_past_the_horizon_is_held_for_an_operator(datab
     clock = ManualClock()
     no_breaker = WorkerSettings(**{**BREAKER.model_dump(), "retry_horizon_hours": 60 / 3600, "circuit_failures": 1000})
     async with running_gateway(database_url, tmp_path, worker=no_breaker, clock=clock, rand=no_jitter) as gw:
-        await gw.fault("kanta", status=503)
+        await gw.fault("kanta", method="POST", status=503)
         outcome_id = (await gw.post(both_registers(0))).json()["id"]
         clock.catch_up()
         for _ in range(5):  # failures 30 s apart: the third has spent the minute
@@ -151,3 +152,16 @@ async def test_a_delivery_retried_past_the_horizon_is_held_for_an_operator(datab
         kanta = [d for d in (await gw.status(outcome_id))["deliveries"] if d["backend"] == "kanta"]
         assert {d["status"] for d in kanta} == {"held"}
         assert all("h of retrying" in d["status_reason"] for d in kanta)
+
+
+async def test_rejections_do_not_open_the_circuit(database_url: str, tmp_path: Path) -> None:
+    clock = ManualClock()
+    async with running_gateway(database_url, tmp_path, worker=BREAKER, clock=clock, rand=no_jitter) as gw:
+        await gw.fault("kanta", method="POST", status=400, message="bad document")
+        for i in range(BREAKER.circuit_failures + 2):
+            await gw.post(both_registers(i))
+        clock.catch_up()
+        await gw.deliver()
+
+        assert await kanta_posts(gw) >= BREAKER.circuit_failures + 2
+        assert await circuit_state(gw, "kanta") == CircuitState.CLOSED
