@@ -20,7 +20,7 @@ from gateway.outbox.retention import MINIMISED_TEXT, SweepReport, window_end
 from gateway.store.engine import create_engine
 from gateway.store.schema import consents, deliveries, metadata, outcomes, statistics_events
 from tests.support.clock import ManualClock, no_jitter
-from tests.support.harness import EXAMPLES, FAST_WORKER, Harness, future_window, running_gateway
+from tests.support.harness import EXAMPLES, Harness, future_window, running_gateway
 from tests.support.personal import hetu, hits, personal_values, scan_database
 
 ACTOR = {"unit": "ASOHJ-KESKITETTY", "worker_id": "T-1042"}

@@ -20,9 +20,8 @@ def opened(failures: int = 3) -> Circuit:
 
 def probing(failures: int = 3) -> Circuit:
     circuit = opened(failures)
-    return Circuit(
-        "kanta", CircuitState.HALF_OPEN, failures, NOW, circuit.opened_at, circuit.probe_at, "w1", NOW + timedelta(seconds=30)
-    )
+    expires = NOW + timedelta(seconds=30)
+    return Circuit("kanta", CircuitState.HALF_OPEN, failures, NOW, circuit.opened_at, circuit.probe_at, "w1", expires)
 
 
 def test_failures_below_the_threshold_keep_the_circuit_closed() -> None:
