@@ -137,8 +137,14 @@ def run(url: str, sync_url: str, args: argparse.Namespace, data_dir: Path) -> di
         )
         env[spec.setting_name] = f"http://127.0.0.1:{sim_ports[spec.name]}{spec.mount}{spec.endpoint_suffix}"
     subprocess.run([sys.executable, "-m", "gateway", "db", "upgrade"], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "gateway", "clients", "create", "--name", "bench", "--system", "asiakasohjaus-crm"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     token = subprocess.run(
-        [sys.executable, "-m", "gateway", "tokens", "create", "--scope", "outcomes:write"],
+        [sys.executable, "-m", "gateway", "tokens", "create", "--scope", "outcomes:write", "--client", "bench"],
         env=env,
         check=True,
         capture_output=True,

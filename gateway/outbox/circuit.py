@@ -267,23 +267,29 @@ class Circuits:
         deliveries do not queue behind one row lock.
         """
         now = self.clock()
-        before = await self._read(conn, backend, lock=True)
-        if probe and before.probe_owner != self.worker_id:
-            probe = False  # our probe expired and another worker took it over: this is just a late attempt
-        after = after_result(self.policy, before, result=result, probe=probe, now=now)
-        if after == before:
-            return before, before
-        if (
-            result == "success"
-            and before.state is CircuitState.CLOSED
-            and before.consecutive_failures == 0
-            and before.last_success_at is not None
-            and (now - before.last_success_at).total_seconds() < self.cache_seconds
-        ):
+        # A failure always writes (it counts): lock the row at once. Anything else seldom writes: look first.
+        before = await self._read(conn, backend, lock=result == "failure")
+        after = self._change(before, result=result, probe=probe, now=now)
+        if after is not None and result != "failure":
+            before = await self._read(conn, backend, lock=True)
+            after = self._change(before, result=result, probe=probe, now=now)
+        if after is None:
             return before, before
         t = backend_circuits.c
         await conn.execute(update(backend_circuits).where(t.backend == backend).values(**_values(after)))
         return before, after
+
+    def _change(self, before: Circuit, *, result: Result, probe: bool, now: datetime) -> Circuit | None:
+        """The circuit to write after ``result``, or None when nothing worth a write changed."""
+        if probe and before.probe_owner != self.worker_id:
+            probe = False  # our probe expired and another worker took it over: this is just a late attempt
+        after = after_result(self.policy, before, result=result, probe=probe, now=now)
+        if after == before:
+            return None
+        fresh = before.last_success_at is not None and (now - before.last_success_at).total_seconds() < 1.0
+        if result == "success" and before.state is CircuitState.CLOSED and before.consecutive_failures == 0 and fresh:
+            return None  # only last_success_at would move, and it moved less than a second ago
+        return after
 
     def settled(self, before: Circuit, after: Circuit) -> None:
         """After the transaction of :meth:`record` committed: cache the row; log and count a change of state."""
