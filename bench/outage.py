@@ -159,7 +159,8 @@ def run(url: str, sync_url: str, args: argparse.Namespace, data_dir: Path) -> di
         for spec in BACKENDS:
             wait_http(f"http://127.0.0.1:{sim_ports[spec.name]}/_sim/requests")
         with processes(*workers):
-            sim = f"http://127.0.0.1:{sim_ports[args.backend]}"
+            mount = next(spec.mount for spec in BACKENDS if spec.name == args.backend)
+            sim = f"http://127.0.0.1:{sim_ports[args.backend]}{mount}"
             return asyncio.run(scenario(args, base, token, sim, sync_url))
 
 
