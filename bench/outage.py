@@ -114,9 +114,6 @@ async def scenario(args: argparse.Namespace, base: str, token: str, sim: str, sy
         ),
         "documents": documents,
         "drain_s": drain,
-        "circuit_opened": scalar(
-            sync_url, "SELECT count(*) FROM backend_circuits WHERE backend = :backend AND opened_at IS NOT NULL", **dead
-        ),
     }
 
 
@@ -198,7 +195,6 @@ def main() -> None:
         f"({int(r['posted'])} posted), {args.workers} worker process(es), {args.database}"
     )
     print(f"attempts against the dead back-end (503s)   {int(r['attempts_503'])}")
-    print(f"circuit opened                              {'yes' if r['circuit_opened'] else 'no'}")
     print(f"held after recovery                         {int(r['held'])}")
     print(f"time to drain after recovery                {r['drain_s']:.1f} s")
     print(f"{args.backend} deliveries delivered / queued       {int(r['delivered'])} / {int(r['deliveries'])}")
