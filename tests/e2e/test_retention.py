@@ -272,7 +272,7 @@ async def test_a_failed_delivery_keeps_its_payload_for_an_operator_then_loses_it
 async def test_a_delivery_held_for_an_operator_keeps_its_payload(database_url: str, tmp_path: Path) -> None:
     clock = ManualClock()
     async with running_gateway(database_url, tmp_path, clock=clock, rand=no_jitter) as gw:
-        await gw.fault("lifecare", method="POST", status=503, retry_after=0)
+        await gw.fault("lifecare", method="POST", status=503, retry_after=1)  # due again after each step
         outcome_id = (
             await gw.post(move_dates(json.loads(next(EXAMPLES.glob("05*")).read_text()), now=clock()))
         ).json()["id"]
