@@ -8,10 +8,9 @@ from typing import Any
 from sqlalchemy import select, update
 
 from gateway.masking import WITHHELD
-from gateway.settings import WorkerSettings
 from gateway.store.engine import create_engine
 from gateway.store.schema import access_log, deliveries
-from tests.support.harness import FAST_WORKER, Harness, example, running_gateway
+from tests.support.harness import Harness, example, running_gateway
 
 
 async def delivery_of(gw: Harness, outcome_id: str, kind: str | None = None) -> dict[str, Any]:
@@ -104,11 +103,11 @@ async def test_a_dry_run_lists_what_would_move_and_moves_nothing(gw: Harness) ->
 
 
 async def test_a_released_held_delivery_is_delivered(database_url: str, tmp_path: Path) -> None:
-    worker = WorkerSettings(**{**FAST_WORKER.model_dump(), "max_attempts": 1})
-    async with running_gateway(database_url, tmp_path, worker=worker) as gw:
-        await gw.fault(status=503, times=1)
+    async with running_gateway(database_url, tmp_path) as gw:
+        await gw.fault(status=503)  # down until the retry budget is spent
         outcome_id = (await gw.post(example("05"))).json()["id"]
         held = await gw.deliver_until_settled(outcome_id)
+        await gw.lifecare.delete("/_sim/faults")
         delivery_id = held["deliveries"][0]["id"]
         assert held["deliveries"][0]["status"] == "held"
         answer = await act(gw, "release", ids=[delivery_id], reason="Lifecare is back")

@@ -13,11 +13,9 @@ from typing import Any
 
 import pytest
 
-from gateway.settings import WorkerSettings
 from tests.e2e.test_consents import booking_outcome, kela
-from tests.support.harness import FAST_WORKER, Harness, example, running_gateway
-
-ONE_ATTEMPT = WorkerSettings(**{**FAST_WORKER.model_dump(), "max_attempts": 1})
+from tests.support.clock import ManualClock
+from tests.support.harness import Harness, example, running_gateway
 
 
 async def lifecare_encounters(gw: Harness) -> int:
@@ -44,16 +42,28 @@ CASES: dict[str, tuple[Callable[[], dict[str, Any]], str | None, Callable[[Harne
 @pytest.mark.parametrize("backend", list(CASES))
 async def test_a_replay_after_a_lost_answer_leaves_one_copy(backend: str, database_url: str, tmp_path: Path) -> None:
     outcome, request, copies = CASES[backend]
-    async with running_gateway(database_url, tmp_path, worker=ONE_ATTEMPT) as gw:
+    clock = ManualClock()
+    async with running_gateway(database_url, tmp_path, clock=clock) as gw:
+        # The first answer is lost after the back-end stored the record. The worker's clock stands
+        # still, so the retry waits while the back-end goes down; then it fails until its budget
+        # is spent and the delivery is held for an operator.
         await gw.fault(backend, method="POST", body_contains=request, drop="after", times=1)
         outcome_id = (await gw.post(outcome())).json()["id"]
-        await gw.deliver_until_settled(outcome_id)
+        clock.catch_up()  # the API stamps deliveries with the wall clock
+        await gw.deliver()
+        await gw.fault(backend, method="POST", status=503)
+        for _ in range(20):
+            clock.advance(1)
+            await gw.deliver()
+        await gw.simulators[backend].delete("/_sim/faults")
         assert await copies(gw) == 1  # the back-end has it; the gateway does not know
         held = (await gw.api.get("/v1/ops/deliveries", params={"backend": backend, "status": "held"})).json()
         [held_id] = [d["id"] for d in held["items"]]
         body = {"ids": [held_id], "reason": "answer lost in transit", "dry_run": False}
         replayed = (await gw.api.post("/v1/ops/deliveries/replay", json=body)).json()
         assert replayed["moved"] == [held_id]
-        settled = await gw.deliver_until_settled(outcome_id)
+        clock.advance(1)
+        await gw.deliver()
+        settled = await gw.status(outcome_id)
         assert all(d["status"] == "delivered" for d in settled["deliveries"] if d["backend"] == backend)
         assert await copies(gw) == 1
