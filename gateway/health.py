@@ -10,7 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select, text
 
 from gateway.openapi import AUTHENTICATED, problem_responses
-from gateway.outbox.service import OPEN_STATUSES
+from gateway.outbox.states import NEEDS_OPERATOR, OPEN
 from gateway.security.deps import require
 from gateway.security.tokens import Principal
 from gateway.state import State
@@ -69,7 +69,7 @@ async def metrics(state: State, _: Annotated[Principal, Depends(require("ops:rea
     async with reading(state.engine) as conn:
         rows = await conn.execute(
             select(deliveries.c.backend, deliveries.c.status, func.count(), func.min(deliveries.c.created_at))
-            .where(deliveries.c.status.in_((*OPEN_STATUSES, "held", "failed")))
+            .where(deliveries.c.status.in_(OPEN | NEEDS_OPERATOR))
             .group_by(deliveries.c.backend, deliveries.c.status)
         )
         state.metrics.queue_depth.clear()

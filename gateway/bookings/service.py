@@ -18,7 +18,8 @@ from gateway.bookings.models import BookingIn
 from gateway.consents.rules import ConsentView
 from gateway.consents.service import bind
 from gateway.fingerprints import Fingerprinter
-from gateway.outbox.corrections import NEVER_DELIVERED
+from gateway.outbox.states import NEEDS_OPERATOR, Event, Status
+from gateway.outbox.transitions import add_held_for_consent, stop_unsent
 from gateway.payloads import kela_booking_payload
 from gateway.redaction import personal_values
 from gateway.store.schema import attempts, bookings, deliveries
@@ -89,31 +90,28 @@ async def create(
             client_id=client_id,
         )
     )
-    await conn.execute(
-        insert(deliveries).values(
-            id=booking_id,
-            outcome_id=None,
-            origin_consent_id=None,
-            client_key=client_key,
-            action_key="kela:booking",
-            backend="kela",
-            kind="kela_booking",
-            rule="kela-booking",
-            legal_basis=BASIS,
-            payload=data,
-            payload_digest=fingerprints.of(data),
-            document_version=1,
-            supersedes=None,
-            consent_party=CONSENT_PARTY,
-            consent_categories=CONSENT_CATEGORIES,
-            consent_id=None,
-            status="held_for_consent",
-            status_reason=None,
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-            updated_at=now,
-        )
+    await add_held_for_consent(
+        conn,
+        row={
+            "id": booking_id,
+            "outcome_id": None,
+            "origin_consent_id": None,
+            "client_key": client_key,
+            "action_key": "kela:booking",
+            "backend": "kela",
+            "kind": "kela_booking",
+            "rule": "kela-booking",
+            "legal_basis": BASIS,
+            "payload": data,
+            "payload_digest": fingerprints.of(data),
+            "document_version": 1,
+            "supersedes": None,
+            "consent_party": CONSENT_PARTY,
+            "consent_categories": CONSENT_CATEGORIES,
+            "consent_id": None,
+            "status_reason": None,
+        },
+        now=now,
     )
     await bind(conn, delivery_id=booking_id, backend="kela", consent=consent, now=now, enabled_backends={"kela"})
 
@@ -121,10 +119,12 @@ async def create(
 async def settle(conn: AsyncConnection, *, booking_id: str, status: str, reason: str, now: datetime) -> None:
     """Close a booking that Kela could not make (no free slot, the chosen slot gone): told to the caller."""
     await conn.execute(update(bookings).where(bookings.c.id == booking_id).values(status=status, updated_at=now))
-    await conn.execute(
-        update(deliveries)
-        .where(deliveries.c.id == booking_id, deliveries.c.status.in_(("failed", "held")))
-        .values(status="cancelled", status_reason=f"{reason}; reported to the caller", updated_at=now)
+    await stop_unsent(
+        conn,
+        Event.CANCEL,
+        where=(deliveries.c.id == booking_id) & deliveries.c.status.in_(NEEDS_OPERATOR),
+        now=now,
+        reason=f"{reason}; reported to the caller",
     )
 
 
@@ -144,12 +144,14 @@ async def cancel_unsent(conn: AsyncConnection, *, booking_id: str, now: datetime
 
     The caller's reason is free text about the client: it is not kept in the delivery's state.
     """
-    stopped = await conn.execute(
-        update(deliveries)
-        .where(deliveries.c.id == booking_id, deliveries.c.status.in_(NEVER_DELIVERED))
-        .values(status="cancelled", status_reason="the booking was cancelled before it reached Kela", updated_at=now)
+    stopped = await stop_unsent(
+        conn,
+        Event.CANCEL,
+        where=deliveries.c.id == booking_id,
+        now=now,
+        reason="the booking was cancelled before it reached Kela",
     )
-    if not stopped.rowcount:
+    if not stopped:
         return False
     await conn.execute(update(bookings).where(bookings.c.id == booking_id).values(status="cancelled", updated_at=now))
     return True
@@ -192,13 +194,13 @@ async def subject_of(conn: AsyncConnection, booking_id: str) -> str | None:
 def state_of(row: Any, delivery: Any) -> str:
     if row.status in ("cancelled", "no_free_slot", "slot_taken"):
         return str(row.status)
-    status = delivery.status if delivery is not None else "pending"
+    status = delivery.status if delivery is not None else Status.PENDING
     return {
-        "delivered": "booked",
-        "held_for_consent": "waiting_for_consent",
-        "failed": "failed",
-        "held": "failed",
-        "cancelled": "cancelled",
+        Status.DELIVERED: "booked",
+        Status.HELD_FOR_CONSENT: "waiting_for_consent",
+        Status.FAILED: "failed",
+        Status.HELD: "failed",
+        Status.CANCELLED: "cancelled",
     }.get(status, "queued")
 
 

@@ -19,13 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gateway.consents.plan import ConsentFacts, consent_actions
 from gateway.consents.rules import ConsentView, choose, refusal
 from gateway.fingerprints import Fingerprinter
-from gateway.outbox.corrections import NEVER_DELIVERED, Step
+from gateway.outbox.corrections import Step
 from gateway.outbox.service import enqueue
+from gateway.outbox.states import NEVER_DELIVERED, Event, Status
+from gateway.outbox.transitions import bind_consent, stop_unsent
 from gateway.plan import Action
 from gateway.store.schema import consents, deliveries
 
 FINNISH_TIME = ZoneInfo("Europe/Helsinki")
-UNSENT = (*NEVER_DELIVERED, "in_flight")
 
 
 def client_key(fingerprints: Fingerprinter, hetu: str) -> str:
@@ -154,7 +155,7 @@ async def release_held(conn: AsyncConnection, *, client: str, now: datetime, ena
             select(deliveries)
             .where(
                 deliveries.c.client_key == client,
-                deliveries.c.status == "held_for_consent",
+                deliveries.c.status == Status.HELD_FOR_CONSENT,
                 # Past its expiry a hold is over (retention cancels it on its next sweep): a consent
                 # that came too late does not send what was reported as not arriving in time.
                 or_(deliveries.c.expires_at.is_(None), deliveries.c.expires_at > now),
@@ -199,20 +200,15 @@ async def bind(
     False if the delivery is no longer held for consent (retention cancelled it meanwhile): then
     nothing changes and a verbal consent stays unused.
     """
-    waiting = backend not in enabled_backends
-    bound = await conn.execute(
-        update(deliveries)
-        .where(deliveries.c.id == delivery_id, deliveries.c.status == "held_for_consent")
-        .values(
-            consent_id=consent.id,
-            status="awaiting_adapter" if waiting else "pending",
-            status_reason=f"no {backend} adapter is enabled yet" if waiting else None,
-            next_attempt_at=now,
-            updated_at=now,
-            expires_at=None,
-        )
+    bound = await bind_consent(
+        conn,
+        delivery_id=delivery_id,
+        backend=backend,
+        consent_id=consent.id,
+        now=now,
+        enabled_backends=enabled_backends,
     )
-    if bound.rowcount != 1:
+    if not bound:
         return False
     if consent.form == "verbal":
         await conn.execute(
@@ -287,10 +283,12 @@ async def revoke(
         # A minimised consent keeps no free text, the reason for a late revocation included.
         .values(status="revoked", revoked_at=now, revocation_reason=None if minimised else reason)
     )
-    await conn.execute(
-        update(deliveries)
-        .where(deliveries.c.consent_id == consent_id, deliveries.c.status.in_(NEVER_DELIVERED))
-        .values(status="cancelled", status_reason=f"consent {consent_id} was revoked before delivery", updated_at=now)
+    await stop_unsent(
+        conn,
+        Event.REVOKE,
+        where=deliveries.c.consent_id == consent_id,
+        now=now,
+        reason=f"consent {consent_id} was revoked before delivery",
     )
     if minimised:
         # Minimised: it lapsed (or was used up) long ago, at Kela and in the patient register too,
@@ -300,15 +298,15 @@ async def revoke(
     facts = facts_of(row)
     for delivery in own:
         if delivery.status in NEVER_DELIVERED:
-            await conn.execute(
-                update(deliveries)
-                .where(deliveries.c.id == delivery.id)
-                .values(
-                    status="cancelled", status_reason="the consent was revoked before it was registered", updated_at=now
-                )
+            await stop_unsent(
+                conn,
+                Event.REVOKE,
+                where=deliveries.c.id == delivery.id,
+                now=now,
+                reason="the consent was revoked before it was registered",
             )
             continue
-        if delivery.status != "delivered" or delivery.kind not in ("kela_consent", "fhir_consent"):
+        if delivery.status != Status.DELIVERED or delivery.kind not in ("kela_consent", "fhir_consent"):
             continue
         revocation = _revocation(delivery, facts, consent_id, reason)
         step = Step(

@@ -24,9 +24,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from gateway.outbox.states import NEVER_DELIVERED, Status
 from gateway.plan import Action
 
-NEVER_DELIVERED = ("pending", "awaiting_adapter", "held_for_consent", "held", "failed")
 Change = Literal["new", "changed", "unchanged", "removed"]
 
 
@@ -75,7 +75,7 @@ def diff(actions: Iterable[Action], previous: Mapping[str, Previous], digest: Ma
                     cancel=before.delivery_id,
                 )
             )
-        elif before.status == "cancelled":
+        elif before.status == Status.CANCELLED:
             steps.append(
                 Step(
                     action.key,

@@ -7,18 +7,18 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.fingerprints import Fingerprinter
-from gateway.outbox.corrections import NEVER_DELIVERED, Previous, Step
+from gateway.outbox.corrections import Previous, Step
 from gateway.outbox.retention import hold_expiry
+from gateway.outbox.states import Event, Status, transition
+from gateway.outbox.transitions import stop_unsent
 from gateway.settings import DEFAULT_CONSENT_WAIT_HOURS
 from gateway.store.schema import attempts, deliveries, outcomes
 
-STATUSES = ("pending", "in_flight", "delivered", "held", "failed", "cancelled", "awaiting_adapter", "held_for_consent")
 MAX_REVISION_CHAIN = 1000
-OPEN_STATUSES = ("pending", "in_flight", "awaiting_adapter", "held_for_consent")
 
 
 async def latest_deliveries(conn: AsyncConnection, *, outcome_ids: list[str]) -> dict[str, Previous]:
@@ -39,7 +39,7 @@ async def latest_deliveries(conn: AsyncConnection, *, outcome_ids: list[str]) ->
     latest = {r.action_key: r for r in rows}
     found = {}
     for key, row in latest.items():
-        while row.status == "unchanged" and row.supersedes in by_id:
+        while row.status == Status.UNCHANGED and row.supersedes in by_id:
             row = by_id[row.supersedes]
         found[key] = Previous(row.id, key, row.payload_digest, row.status, row.document_version, row.supersedes)
     return found
@@ -89,7 +89,7 @@ async def enqueue(
                     supersedes=earlier.id,
                     consent_party=earlier.consent_party,
                     consent_id=earlier.consent_id,
-                    status="unchanged",
+                    status=transition(None, Event.UNCHANGED),
                     status_reason=f"unchanged in revision {revision}: not re-sent",
                     attempts=0,
                     next_attempt_at=now,
@@ -103,23 +103,24 @@ async def enqueue(
             continue
         action = step.action
         if step.cancel is not None:
-            await conn.execute(
-                update(deliveries)
-                .where(deliveries.c.id == step.cancel, deliveries.c.status.in_(NEVER_DELIVERED))
-                .values(
-                    status="cancelled",
-                    status_reason=f"superseded by revision {revision} before delivery",
-                    updated_at=now,
-                )
+            await stop_unsent(
+                conn,
+                Event.SUPERSEDE,
+                where=deliveries.c.id == step.cancel,
+                now=now,
+                reason=f"superseded by revision {revision} before delivery",
             )
         expires_at = None
         if action.consent is not None:
-            status, reason = "held_for_consent", f"waiting for a valid consent naming {action.consent.party}"
+            status, reason = (
+                transition(None, Event.AWAIT_CONSENT),
+                f"waiting for a valid consent naming {action.consent.party}",
+            )
             expires_at = hold_expiry(action.payload, held_at=now, wait=consent_wait)
         elif action.backend not in enabled_backends:
-            status, reason = "awaiting_adapter", f"no {action.backend} adapter is enabled yet"
+            status, reason = transition(None, Event.AWAIT_ADAPTER), f"no {action.backend} adapter is enabled yet"
         else:
-            status, reason = "pending", None
+            status, reason = transition(None, Event.QUEUED), None
         await conn.execute(
             insert(deliveries).values(
                 id=delivery_id,
@@ -162,9 +163,9 @@ def describe_delivery(row: Any, history: list[dict[str, Any]]) -> dict[str, Any]
         "status": row.status,
         "status_reason": row.status_reason,
         "attempts": row.attempts,
-        "next_attempt_at": row.next_attempt_at.isoformat() if row.status == "pending" else None,
+        "next_attempt_at": row.next_attempt_at.isoformat() if row.status == Status.PENDING else None,
         # When a delivery waiting for consent is cancelled if none arrives.
-        "expires_at": row.expires_at.isoformat() if row.status == "held_for_consent" and row.expires_at else None,
+        "expires_at": row.expires_at.isoformat() if row.status == Status.HELD_FOR_CONSENT and row.expires_at else None,
         "last_error": row.last_error,
         "document_version": row.document_version,
         "supersedes": row.supersedes,
@@ -210,7 +211,7 @@ async def deliveries_of(conn: AsyncConnection, outcome_ids: list[str]) -> dict[s
     grouped: dict[str, list[dict[str, Any]]] = {oid: [] for oid in outcome_ids}
     for row in rows:
         described = describe_delivery(row, history[row.id])
-        if row.status == "unchanged":
+        if row.status == Status.UNCHANGED:
             described["counts_as"] = effective[row.id]
         grouped[row.outcome_id].append(described)
     return grouped
@@ -220,7 +221,7 @@ async def _effective_statuses(conn: AsyncConnection, rows: list[Any]) -> dict[st
     """Each delivery's status, an ``unchanged`` one counting as the delivery it points at (followed back)."""
     effective = {r.id: r.status for r in rows}
     known: dict[str, tuple[str, str | None]] = {r.id: (r.status, r.supersedes) for r in rows}
-    pointers = {r.id: r.supersedes for r in rows if r.status == "unchanged" and r.supersedes}
+    pointers = {r.id: r.supersedes for r in rows if r.status == Status.UNCHANGED and r.supersedes}
     for _ in range(MAX_REVISION_CHAIN):  # a chain only points back, one link per revision
         if not pointers:
             break
@@ -234,8 +235,8 @@ async def _effective_statuses(conn: AsyncConnection, rows: list[Any]) -> dict[st
             known.update({r.id: (r.status, r.supersedes) for r in found})
         following: dict[str, str] = {}
         for origin, target in pointers.items():
-            status, further = known.get(target, ("unchanged", None))
-            if status == "unchanged" and further:
+            status, further = known.get(target, (Status.UNCHANGED, None))
+            if status == Status.UNCHANGED and further:
                 following[origin] = further
             else:
                 effective[origin] = status

@@ -7,7 +7,7 @@ and never-delivered sets are derived from the table, so adding a status or a mov
 | event             | from                                                        | to                 |
 |-------------------|-------------------------------------------------------------|--------------------|
 | ``queued``        | (new)                                                       | pending            |
-| ``await_adapter`` | (new)                                                       | awaiting_adapter   |
+| ``await_adapter`` | (new), held_for_consent (its consent came; no adapter yet)  | awaiting_adapter   |
 | ``await_consent`` | (new)                                                       | held_for_consent   |
 | ``unchanged``     | (new: a correction that re-sends nothing)                   | unchanged          |
 | ``adapter_ready`` | awaiting_adapter                                            | pending            |
@@ -71,7 +71,7 @@ _STOPPABLE = frozenset({S.PENDING, S.AWAITING_ADAPTER, S.HELD_FOR_CONSENT, S.HEL
 
 TRANSITIONS: dict[Event, tuple[frozenset[Status | None], Status]] = {
     Event.QUEUED: (frozenset({None}), S.PENDING),
-    Event.AWAIT_ADAPTER: (frozenset({None}), S.AWAITING_ADAPTER),
+    Event.AWAIT_ADAPTER: (frozenset({None, S.HELD_FOR_CONSENT}), S.AWAITING_ADAPTER),
     Event.AWAIT_CONSENT: (frozenset({None}), S.HELD_FOR_CONSENT),
     Event.UNCHANGED: (frozenset({None}), S.UNCHANGED),
     Event.ADAPTER_READY: (frozenset({S.AWAITING_ADAPTER}), S.PENDING),
@@ -112,6 +112,11 @@ def transition(current: Status | str | None, event: Event) -> Status:
 def sources(event: Event) -> frozenset[Status]:
     """The existing statuses ``event`` may start from: what a guarded UPDATE puts in its WHERE clause."""
     return frozenset(s for s in TRANSITIONS[event][0] if s is not None)
+
+
+def target(event: Event) -> Status:
+    """The status ``event`` leads to."""
+    return TRANSITIONS[event][1]
 
 
 def _moved_on_by(status: Status, *, operators: bool) -> frozenset[Event]:

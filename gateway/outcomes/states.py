@@ -22,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Literal
 
+from gateway.outbox.states import NEEDS_OPERATOR, OPEN, TERMINAL, Status
+
 OutcomeState = Literal[
     "statistics_only", "needs_attention", "waiting", "delivering", "delivered", "partially_delivered", "cancelled"
 ]
@@ -35,10 +37,10 @@ OUTCOME_STATES: tuple[OutcomeState, ...] = (
     "cancelled",
 )
 
-NEEDS_ATTENTION = frozenset({"held", "failed"})
-WAITING = frozenset({"held_for_consent", "awaiting_adapter"})
-DELIVERING = frozenset({"pending", "in_flight"})
-SETTLED = frozenset({"delivered", "cancelled"})
+NEEDS_ATTENTION: frozenset[str] = NEEDS_OPERATOR
+WAITING: frozenset[str] = frozenset({Status.HELD_FOR_CONSENT, Status.AWAITING_ADAPTER})
+DELIVERING: frozenset[str] = OPEN - WAITING
+SETTLED: frozenset[str] = TERMINAL
 
 
 def outcome_state(delivery_states: Iterable[str]) -> OutcomeState:
@@ -52,8 +54,8 @@ def outcome_state(delivery_states: Iterable[str]) -> OutcomeState:
         return "waiting"
     if states & DELIVERING or not states <= SETTLED:
         return "delivering"
-    if states == {"delivered"}:
+    if states == {Status.DELIVERED}:
         return "delivered"
-    if states == {"cancelled"}:
+    if states == {Status.CANCELLED}:
         return "cancelled"
     return "partially_delivered"
