@@ -23,6 +23,7 @@ from pathlib import Path
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import text
 
+from gateway.consents.service import refusal_for_delivery
 from gateway.contract.outcome_v1 import OutcomeV1
 from gateway.fingerprints import Fingerprinter
 from gateway.mappings import load_mappings
@@ -66,7 +67,13 @@ async def fill(url: str, backlog: int) -> None:
 
 async def drain(url: str, batch: int) -> tuple[int, float, list[float]]:
     engine = create_engine(url)
-    worker = Worker(engine=engine, adapters={}, mappings=load_mappings, settings=WorkerSettings())
+    worker = Worker(
+        engine=engine,
+        adapters={},
+        mappings=load_mappings,
+        settings=WorkerSettings(),
+        consent_check=refusal_for_delivery,
+    )
     latencies: list[float] = []
     claimed_total = 0
     started = time.perf_counter()

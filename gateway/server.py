@@ -16,6 +16,7 @@ from starlette.routing import Mount
 
 from adapters.registry import BACKENDS, build_adapters, endpoints
 from gateway.api import create_app
+from gateway.consents.service import refusal_for_delivery
 from gateway.examples import example_systems
 from gateway.logs import get_logger
 from gateway.outbox.worker import Worker
@@ -34,6 +35,7 @@ def build_worker(state: GatewayState, urls: dict[str, str]) -> Worker:
         adapters=build_adapters(state.settings, urls),
         mappings=state.mappings.current,
         settings=state.settings.worker,
+        consent_check=refusal_for_delivery,
         metrics=state.metrics,
     )
 

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.registry import BACKENDS, build_adapters, configured_endpoints
+from gateway.consents.service import refusal_for_delivery
 from gateway.fingerprints import Fingerprinter, load_or_create_secret
 from gateway.mappings import MappingSet, load_mappings
 from gateway.metrics import Metrics
@@ -73,6 +74,7 @@ class GatewayState:
                 adapters=build_adapters(self.settings, {backend: self.endpoints[backend]}),
                 mappings=self.mappings.current,
                 settings=self.settings.worker,
+                consent_check=refusal_for_delivery,
                 metrics=self.metrics,
             )
         return self._direct[backend]

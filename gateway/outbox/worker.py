@@ -37,12 +37,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.audit.disclosures import record_disclosure
 from gateway.audit.retention import sweep_audit_logs
-from gateway.consents.service import refusal_for_delivery
 from gateway.errors import DeliveryError, TransientDeliveryError
 from gateway.logs import failure, get_logger
 from gateway.mappings import MappingSet
 from gateway.metrics import Metrics
 from gateway.outbox.adapter import Adapter, DeliveryResult, DeliveryWork
+from gateway.outbox.consent_check import ConsentCheck
 from gateway.outbox.queries import query
 from gateway.outbox.retention import Retention, hold_expiry
 from gateway.outbox.retry import Decision, RetryPolicy, decide
@@ -79,6 +79,7 @@ class Worker:
         adapters: Mapping[str, Adapter],
         mappings: Callable[[], MappingSet],
         settings: WorkerSettings,
+        consent_check: ConsentCheck,
         metrics: Metrics | None = None,
         worker_id: str | None = None,
         clock: Callable[[], datetime] = utcnow,
@@ -89,6 +90,7 @@ class Worker:
         self.adapters = dict(adapters)
         self.mappings = mappings
         self.settings = settings
+        self.consent_check = consent_check
         self.metrics = metrics or Metrics()
         self.worker_id = worker_id or new_worker_id()
         self.clock = clock
@@ -326,7 +328,7 @@ class Worker:
 
         async def check_once() -> tuple[str | None, bool]:
             async with self.engine.begin() as conn:
-                why = await refusal_for_delivery(conn, delivery_id=work.delivery_id, consent_id=consent_id, now=now)
+                why = await self.consent_check(conn, delivery_id=work.delivery_id, consent_id=consent_id, now=now)
                 if why is None:
                     return None, True
                 held = await conn.execute(

@@ -195,6 +195,7 @@ async def test_a_consent_that_lapses_before_sending_holds_the_delivery_again(gw:
         adapters=gw.worker.adapters,
         mappings=gw.worker.mappings,
         settings=gw.worker.settings,
+        consent_check=gw.worker.consent_check,
         clock=lambda: gw.worker.clock() + timedelta(days=2),
     )
     await later.run_until_idle()

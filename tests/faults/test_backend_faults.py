@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from gateway.consents.service import refusal_for_delivery
 from gateway.settings import WorkerSettings
 from tests.support.clock import ManualClock, no_jitter
 from tests.support.harness import FAST_WORKER, Harness, example, running_gateway
@@ -139,7 +140,13 @@ async def test_two_workers_never_claim_the_same_delivery(gw: Harness) -> None:
         body["source"]["outcome_id"] = f"concurrent-{i}"
         assert (await gw.post(body)).status_code == 202
     other_engine = create_engine(gw.settings.resolved_database_url)
-    other = Worker(engine=other_engine, adapters={}, mappings=gw.worker.mappings, settings=FAST_WORKER)
+    other = Worker(
+        engine=other_engine,
+        adapters={},
+        mappings=gw.worker.mappings,
+        settings=FAST_WORKER,
+        consent_check=refusal_for_delivery,
+    )
     first, second = await asyncio.gather(gw.worker.claim("lifecare", 8), other.claim("lifecare", 8))
     await other_engine.dispose()
     ids_first = {c.work.delivery_id for c in first}

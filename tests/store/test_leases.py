@@ -21,6 +21,7 @@ from sqlalchemy import event, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from structlog.testing import capture_logs
 
+from gateway.consents.service import refusal_for_delivery
 from gateway.errors import BackendRejected, BackendUnavailable, DeliveryError
 from gateway.mappings import MappingSet
 from gateway.outbox.adapter import DeliveryResult, DeliveryWork
@@ -96,6 +97,7 @@ def worker(engine: AsyncEngine, name: str, backend: Backend, clock: Clock, mappi
         adapters={"lifecare": backend},
         mappings=lambda: mappings,
         settings=SETTINGS,
+        consent_check=refusal_for_delivery,
         worker_id=name,
         clock=clock,
         rand=lambda: 0.0,

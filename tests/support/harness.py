@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from adapters.registry import BACKENDS, build_adapters
 from gateway.api import create_app
+from gateway.consents.service import refusal_for_delivery
 from gateway.outbox.worker import Worker, utcnow
 from gateway.security.clients import ensure_client
 from gateway.security.tokens import SCOPES, create_token
@@ -202,6 +203,7 @@ async def running_gateway(
         adapters=build_adapters(config, urls),
         mappings=engine_state.mappings.current,
         settings=config.worker,
+        consent_check=refusal_for_delivery,
         clock=clock,
         rand=rand,
     )
