@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import prometheus_client
 import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import Mount
@@ -147,6 +148,11 @@ async def run_worker(settings: GatewaySettings) -> None:
     urls = endpoints(settings, simulators_base=None)
     state = build_state(settings, endpoints=urls)
     worker = build_worker(state, urls)
+    exposed = settings.worker_metrics
+    if exposed.port is not None:
+        # The API's /metrics shows the shared queue; attempts and latencies are counted where they happen.
+        prometheus_client.start_http_server(exposed.port, addr=exposed.host, registry=state.metrics.registry)
+        log.info("worker metrics exposed", port=exposed.port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

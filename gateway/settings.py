@@ -142,6 +142,13 @@ class OidcSettings(BaseModel):
         return bool(self.issuer)
 
 
+class WorkerMetricsSettings(BaseModel):
+    """Where a worker running on its own (``gateway worker``) exposes its attempt counters and latencies."""
+
+    port: int | None = Field(default=None, ge=1, le=65535, description="Prometheus port; unset: not exposed.")
+    host: str = Field(default="127.0.0.1", description="Interface to listen on (0.0.0.0 in a container).")
+
+
 class GatewaySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", env_nested_delimiter="__", extra="ignore")
 
@@ -171,6 +178,7 @@ class GatewaySettings(BaseSettings):
     log_level: str = "INFO"
     log_format: str = Field(default="json", pattern="^(json|console)$")
     worker: WorkerSettings = WorkerSettings()
+    worker_metrics: WorkerMetricsSettings = WorkerMetricsSettings()
     lifecare: LifecareSettings = LifecareSettings()
     kanta: KantaSettings = KantaSettings()
     kela: KelaSettings = KelaSettings()

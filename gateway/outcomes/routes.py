@@ -60,6 +60,15 @@ async def submit_outcome(
     principal: CanWrite,
     dry_run: Annotated[bool, Query(description="Return the plan without storing anything.")] = False,
 ) -> JSONResponse:
+    try:
+        return await _submit(request, state, principal, dry_run=dry_run)
+    except Problem as problem:
+        # Every refused outcome counts, whatever refused it: the body, the contract, the owner, a conflict.
+        state.metrics.outcomes_rejected.labels(str(problem.status)).inc()
+        raise
+
+
+async def _submit(request: Request, state: GatewayState, principal: Principal, *, dry_run: bool) -> JSONResponse:
     raw = await read_body(request, state.settings.max_body_bytes)
     mappings = state.mappings.current()
     outcome = validate_outcome(parse_json(raw), mappings, now=state.now(), clock_skew=state.settings.clock_skew)

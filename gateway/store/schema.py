@@ -102,6 +102,7 @@ deliveries = Table(
     Column("failing_since", UtcDateTime, nullable=True),
     Column("retry_spent_seconds", Float, nullable=False, server_default="0"),
     Index("ix_deliveries_claim", "backend", "status", "next_attempt_at"),
+    Index("ix_deliveries_status_backend_created", "status", "backend", "created_at"),
     UniqueConstraint("outcome_id", "action_key"),
 )
 

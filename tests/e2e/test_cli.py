@@ -162,3 +162,32 @@ def test_api_stops_cleanly_on_ctrl_c_after_serving_a_request(tmp_path: Path) -> 
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=20) == 0
+
+
+def test_a_worker_on_its_own_exposes_its_metrics_when_given_a_port(tmp_path: Path) -> None:
+    gateway("db", "upgrade", tmp_path=tmp_path)
+    port = free_port()
+    env = {
+        **clean_env(),
+        "GATEWAY_WORKER_METRICS__PORT": str(port),
+        # No back-end needs to be reachable to show the counters.
+        "GATEWAY_LIFECARE__ENABLED": "false",
+        "GATEWAY_KANTA__ENABLED": "false",
+        "GATEWAY_KELA__ENABLED": "false",
+    }
+    process = subprocess.Popen(
+        [*GATEWAY, "worker", "--data-dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+    )
+    try:
+        deadline = time.monotonic() + 30
+        exposition = ""
+        while not exposition and time.monotonic() < deadline:
+            try:
+                exposition = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert "# TYPE gateway_delivery_attempts_total counter" in exposition
+        assert "# TYPE gateway_delivery_duration_seconds histogram" in exposition
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=20) == 0

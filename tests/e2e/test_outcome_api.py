@@ -205,3 +205,11 @@ async def test_metrics_need_the_ops_scope_and_show_queue_depth(gw: Harness) -> N
     response = await gw.api.get("/metrics")
     assert response.status_code == 200
     assert 'gateway_queue_depth{backend="lifecare",status="pending"} 1.0' in response.text
+
+
+async def test_a_refused_outcome_is_counted_by_its_status(gw: Harness) -> None:
+    body = example("05")
+    body["unit"] = "NO-SUCH-UNIT"
+    assert (await gw.post(body)).status_code == 422
+    response = await gw.api.get("/metrics")
+    assert 'gateway_outcomes_rejected_total{status="422"} 1.0' in response.text
