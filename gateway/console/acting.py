@@ -12,7 +12,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.console.render import page
 from gateway.console.selection import filter_fields, filter_from
@@ -20,6 +19,7 @@ from gateway.console.session import ConsoleSession, check_csrf, console_session,
 from gateway.ops.queries import DeliveryFilter
 from gateway.outbox.operations import ActionResult, Operator, cancel, release, replay
 from gateway.state import get_state
+from gateway.store.engine import reading
 
 router = APIRouter()
 Session = Annotated[ConsoleSession, Depends(console_session)]
@@ -61,18 +61,18 @@ async def _run(
     dry_run: bool,
 ) -> ActionResult:
     state = get_state(request)
-
-    async def act(conn: AsyncConnection) -> ActionResult:
-        return await ACTIONS[action](
-            conn, selection=selection, operator=_operator(session), reason=reason, now=state.now(), dry_run=dry_run
-        )
-
-    # The caller owns the transaction: a dry run is rolled back whatever it touched.
+    operator = _operator(session)
+    if dry_run:
+        # Reads only: a dry run on SQLite does not take the write lock.
+        async with reading(state.engine) as conn:
+            return await ACTIONS[action](
+                conn, selection=selection, operator=operator, reason=reason, now=state.now(), dry_run=True
+            )
+    # The moves and their line in the action log commit together.
     async with state.engine.begin() as conn:
-        result = await act(conn)
-        if dry_run:
-            await conn.rollback()
-    return result
+        return await ACTIONS[action](
+            conn, selection=selection, operator=operator, reason=reason, now=state.now(), dry_run=False
+        )
 
 
 def _unknown_action(request: Request, session: ConsoleSession, action: str) -> HTMLResponse:

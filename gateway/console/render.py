@@ -62,20 +62,6 @@ def percent(value: float | None) -> str:
     return "–" if value is None or isinstance(value, Undefined) else f"{value * 100:.0f} %"
 
 
-def ids(value: Any) -> list[str]:
-    """Delivery ids in an action result's field, whether it holds ids or rows; none for a count."""
-    if isinstance(value, list | tuple | set | frozenset):
-        return [str(v.get("id", v)) if isinstance(v, dict) else str(v) for v in value]
-    return []
-
-
-def count(value: Any) -> int:
-    """How many an action result's field stands for, whether it holds a number or the ids."""
-    if isinstance(value, int):
-        return value
-    return len(value) if isinstance(value, list | tuple | set | frozenset | dict) else 0
-
-
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     # Cached per process, not module state that changes: the environment is built once and never written.
@@ -86,7 +72,6 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(age=age, when=when, pretty=pretty, percent=percent)
-    env.globals.update(ids=ids, count=count)
     return env
 
 

@@ -80,3 +80,20 @@ async def test_a_login_posted_without_the_forms_nonce_is_refused(page: Page, gw:
 
     assert answer.status == 403
     assert not [c for c in await page.context.cookies() if c["name"] == "gw_console"]
+
+
+async def test_an_operator_logs_in_and_moves_around_with_the_keyboard_alone(page: Page, gw: Harness) -> None:
+    await page.goto("/console/login")
+
+    await expect(page.get_by_label("Gateway token")).to_be_focused()
+    await page.keyboard.type(gw.token)
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("heading", name="Back-ends")).to_be_visible()
+
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    await page.keyboard.press("Tab")
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_role("link", name="Deliveries")).to_be_focused()
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("heading", name="Deliveries")).to_be_visible()

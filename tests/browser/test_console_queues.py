@@ -41,7 +41,7 @@ async def test_an_operator_finds_a_failed_delivery_releases_it_with_a_reason_and
     await screenshot(page, "delivery-failed")
 
     await page.get_by_role("button", name="Release…").click()
-    await expect(page.get_by_role("status")).to_contain_text("1 would release")
+    await expect(page.get_by_role("status")).to_contain_text("1 delivery would release")
     await expect(page.get_by_role("link", name=delivery_id)).to_be_visible()
     await screenshot(page, "release-dry-run")
     await page.get_by_label("Reason").fill("Lifecare fixed the encounter check")

@@ -8,7 +8,7 @@ import pytest
 
 from gateway.console.chart import HEIGHT, PAD, WIDTH, depth_chart
 from gateway.console.depth import DepthSeries
-from gateway.console.render import age, count, ids
+from gateway.console.render import age
 
 T = datetime(2026, 11, 23, tzinfo=UTC)
 
@@ -35,8 +35,3 @@ def test_the_depth_line_spans_the_box_with_its_highest_point_at_the_top() -> Non
 def test_no_chart_when_nothing_waited() -> None:
     assert depth_chart(DepthSeries("kela", (T, T), (0, 0))) is None
     assert depth_chart(None) is None
-
-
-def test_an_action_results_fields_count_whether_they_hold_ids_or_a_number() -> None:
-    assert (count(3), count(["a", "b"]), count(None)) == (3, 2, 0)
-    assert ids(["a", {"id": "b"}]) == ["a", "b"] and ids(3) == []
