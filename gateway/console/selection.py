@@ -12,7 +12,8 @@ from urllib.parse import urlencode
 from gateway.ops.queries import DeliveryFilter
 from gateway.outbox.states import Status
 
-STATUSES = tuple(status.value for status in Status)
+# An unchanged delivery points at another one; it is never in a queue, so it is not offered.
+STATUSES = tuple(status.value for status in Status if status is not Status.UNCHANGED)
 # The age filter's choices: (seconds, label). Few, so that the list is picked from at a glance.
 AGES: tuple[tuple[int, str], ...] = (
     (300, "older than 5 min"),
