@@ -30,8 +30,9 @@ Cursor = Annotated[str | None, Query(max_length=200)]
 PAGE_SIZE = 50
 
 
-# What a back-end said, as the outbox keeps it beside the status: free text that can name the client,
-# withheld like the masking module's own free-text keys (which the API's answers do not include it in).
+# What a back-end said, as the outbox keeps it beside the status: free text that can name the client.
+# The masking module withholds ``last_error`` but passes ``status_reason`` through its pattern net
+# only, which leaves a name in "HTTP 422: Patient Pekka Koe ..." readable; the console withholds both.
 BACKEND_TEXT_KEYS = ("status_reason", "last_error")
 
 

@@ -27,6 +27,9 @@ async def test_an_operator_finds_a_failed_delivery_releases_it_with_a_reason_and
 ) -> None:
     _, delivery_id = await _failed_handover(gw)
     await log_in(page, gw.token)
+    # The failed delivery waits now: the overview's depth chart for Lifecare has a line to draw.
+    await expect(page.get_by_role("img", name="lifecare: waiting deliveries")).to_be_visible()
+    await screenshot(page, "overview-with-a-failed-delivery")
 
     await page.get_by_role("link", name="Deliveries").click()
     await page.get_by_label("failed").check()
