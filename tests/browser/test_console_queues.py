@@ -105,3 +105,20 @@ async def test_with_personal_read_the_payload_is_shown_and_the_read_is_logged(pa
     await expect(page.locator("pre.payload")).to_contain_text(HETU)
     await expect(page.get_by_role("button", name="Release…")).to_have_count(0)  # read only: no ops:write
     assert await gw.count("access_log") > before
+
+
+async def test_an_operator_without_ops_write_cannot_act_even_with_a_valid_form(page: Page, gw: Harness) -> None:
+    outcome_id, delivery_id = await _failed_handover(gw)
+    token = await gw.token_for("watcher", scopes=["ops:read"])
+    await log_in(page, token)
+    await page.goto(f"/console/deliveries/{delivery_id}")
+    await expect(page.get_by_role("button", name="Release…")).to_have_count(0)
+    csrf = await page.locator("input[name=csrf]").first.get_attribute("value")
+
+    answer = await page.request.post(
+        "/console/act/confirm", form={"csrf": csrf or "", "action": "release", "id": delivery_id, "reason": "try"}
+    )
+
+    assert answer.status == 403 and "ops:write" in await answer.text()
+    statuses = {d["id"]: d["status"] for d in (await gw.status(outcome_id))["deliveries"]}
+    assert statuses[delivery_id] == "failed"
