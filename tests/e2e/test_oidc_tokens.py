@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -111,19 +111,24 @@ async def test_a_persons_read_is_in_the_access_log_under_the_person_from_the_tok
 @pytest.mark.parametrize(
     ("reason", "changes"),
     [
-        ("issuer", {"iss": "https://idp.example.fi/other"}),
-        ("audience", {"aud": "some-other-api"}),
-        ("expired", {"iat": int(time.time()) - 600, "exp": int(time.time()) - 120}),
-        ("not-yet-valid", {"nbf": int(time.time()) + 600}),
-        ("not-yet-valid", {"iat": int(time.time()) + 600, "exp": int(time.time()) + 900}),
-        ("missing-claim", {"exp": None}),
+        ("issuer", lambda now: {"iss": "https://idp.example.fi/other"}),
+        ("audience", lambda now: {"aud": "some-other-api"}),
+        ("expired", lambda now: {"iat": now - 600, "exp": now - 120}),
+        ("not-yet-valid", lambda now: {"nbf": now + 600}),
+        ("not-yet-valid", lambda now: {"iat": now + 600, "exp": now + 900}),
+        ("missing-claim", lambda now: {"exp": None}),
     ],
     ids=["another-issuer", "another-audience", "expired", "nbf-ahead", "iat-ahead", "no-exp"],
 )
 async def test_a_token_whose_claims_do_not_hold_is_refused(
-    gw: Harness, idp: TestIdentityProvider, captured_logs: io.StringIO, reason: str, changes: dict[str, Any]
+    gw: Harness,
+    idp: TestIdentityProvider,
+    captured_logs: io.StringIO,
+    reason: str,
+    changes: Callable[[int], dict[str, Any]],
 ) -> None:
-    await _assert_refused(gw, idp.token(**changes), captured_logs, reason)
+    # Times are taken when the test runs, not when it is collected: a long suite must not age them.
+    await _assert_refused(gw, idp.token(**changes(int(time.time()))), captured_logs, reason)
 
 
 async def test_a_token_signed_by_another_key_under_a_published_kid_is_refused(
