@@ -25,6 +25,8 @@ from gateway.health import router as health_router
 from gateway.logs import get_logger
 from gateway.mappings import MappingSet
 from gateway.openapi import PROBLEM_SCHEMA, ProblemDetails
+from gateway.ops.models import OpsActionIn
+from gateway.ops.routes import router as ops_router
 from gateway.outcomes.routes import router as outcomes_router
 from gateway.problems import install_problem_handlers
 from gateway.settings import GatewaySettings
@@ -70,6 +72,10 @@ def create_app(
             {"name": "consents", "description": "The consent registry: Kela Y100, electronic and verbal consents."},
             {"name": "bookings", "description": "Kela phone appointments booked for clients (a modelled interface)."},
             {"name": "audit", "description": "The access and disclosure logs (käyttöloki, luovutusloki)."},
+            {
+                "name": "ops",
+                "description": "Operators: the delivery queues across clients, actions on them, back-ends.",
+            },
             {"name": "health", "description": "Liveness, readiness, metrics."},
         ],
     )
@@ -81,6 +87,7 @@ def create_app(
     app.include_router(consents_router)
     app.include_router(bookings_router)
     app.include_router(audit_router)
+    app.include_router(ops_router)
     install_console(app)
 
     @app.middleware("http")
@@ -116,6 +123,7 @@ def create_app(
             ("SlotSearch", SlotSearch),
             ("AccessQuery", AccessQuery),
             ("DisclosureQuery", DisclosureQuery),
+            ("OpsActionIn", OpsActionIn),
             (PROBLEM_SCHEMA, ProblemDetails),
         ):
             model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")

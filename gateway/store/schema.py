@@ -113,7 +113,8 @@ attempts = Table(
     Column("delivery_id", String(36), ForeignKey("deliveries.id"), nullable=False, index=True),
     Column("number", Integer, nullable=False),
     Column("worker", String(64), nullable=False),
-    Column("started_at", UtcDateTime, nullable=False),
+    # Indexed: the operators' back-end health reads the last minutes of attempts.
+    Column("started_at", UtcDateTime, nullable=False, index=True),
     Column("duration_ms", Integer, nullable=False),
     Column("result", String(16), nullable=False),
     Column("backend_status", String(64), nullable=True),
