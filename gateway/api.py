@@ -18,6 +18,7 @@ from gateway.bookings.models import BookingIn, CancelIn, SlotSearch
 from gateway.bookings.routes import router as bookings_router
 from gateway.consents.models import ClientQuery, ConsentIn, RevokeIn
 from gateway.consents.routes import router as consents_router
+from gateway.console import install_console
 from gateway.contract.outcome_v1 import OutcomeV1
 from gateway.docs import install_docs
 from gateway.health import router as health_router
@@ -87,6 +88,7 @@ def create_app(
     app.include_router(bookings_router)
     app.include_router(audit_router)
     app.include_router(ops_router)
+    install_console(app)
 
     @app.middleware("http")
     async def _access_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -49,6 +49,7 @@ def _banner(embedded: Embedded) -> None:
         "Asiakasohjaus gateway is running.",
         f"  API            {embedded.api}/v1/outcomes",
         f"  API docs       {embedded.api}/docs",
+        f"  Console        {embedded.api}/console/",
         f"  Health         {embedded.api}/health/ready",
     ]
     for name, url in embedded.simulators.items():

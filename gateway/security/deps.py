@@ -17,7 +17,12 @@ from gateway.store.engine import reading
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="asiakasohjaus-gateway"'}
 
 
-async def _principal(state: GatewayState, token: str) -> Principal | None:
+async def principal_for_token(state: GatewayState, token: str) -> Principal | None:
+    """The principal of a gateway token or an identity provider's access token, or None if it is not valid.
+
+    The one verification every way in shares (the API's bearer header, the console's cookie); answers
+    503 when the identity provider's keys cannot be fetched.
+    """
     key = hash_token(token)
     seen = state.tokens_seen.get(key)
     if seen is not None and time.monotonic() < seen[0]:
@@ -66,7 +71,7 @@ def require(scope: str) -> Callable[[Request], Awaitable[Principal]]:
                 "Send 'Authorization: Bearer <token>'; create one with 'gateway tokens create'.",
                 headers=_CHALLENGE,
             )
-        principal = await _principal(get_state(request), token.strip())
+        principal = await principal_for_token(get_state(request), token.strip())
         if principal is None:
             raise Problem(
                 401,
