@@ -78,12 +78,14 @@ def decide(
 ) -> Decision:
     """What follows failed attempt number ``attempt``, with ``spent`` seconds of the budget used, this failure's too."""
     if not isinstance(error, TransientDeliveryError):
-        return Decision("fail", None, f"permanent: {error.message}")
+        # The reason holds the gateway's words only: what the back-end said (which can name the
+        # client) is kept in last_error and the attempts, which answers withhold without personal:read.
+        return Decision("fail", None, "permanent: the back-end refused it; its answer is in last_error")
     if spent >= policy.horizon:
         hours = spent / 3600
-        return Decision("hold", None, f"gave up after {hours:.1f} h of retrying ({attempt} attempts): {error.message}")
+        return Decision("hold", None, f"gave up after {hours:.1f} h of retrying ({attempt} attempts)")
     if error.retry_after is not None:
         delay = min(max(error.retry_after, 0.0), policy.max_retry_after) * (1 + rand() / 10)
     else:
         delay = policy.backoff(attempt, rand())
-    return Decision("retry", now + timedelta(seconds=delay), f"transient: {error.message}")
+    return Decision("retry", now + timedelta(seconds=delay), "transient: retrying; the last answer is in last_error")

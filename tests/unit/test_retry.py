@@ -66,3 +66,11 @@ def test_a_counted_failure_spends_the_time_since_the_last_one() -> None:
 def test_a_failure_while_the_circuit_is_not_closed_pauses_the_budget() -> None:
     later = NOW + timedelta(hours=3)
     assert charge(Budget(NOW, 60.0), now=later, counted=False) == Budget(None, 60.0)
+
+
+def test_a_decisions_reason_never_repeats_what_the_back_end_said() -> None:
+    said = "Patient Minna ASIAKAS not found"
+    for error in (BackendRejected(said), BackendUnavailable(said)):
+        for spent in (0.0, POLICY.horizon):
+            reason = decide(POLICY, attempt=3, error=error, now=NOW, rand=lambda: 0.5, spent=spent).reason
+            assert "ASIAKAS" not in reason and "Minna" not in reason
