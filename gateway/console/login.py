@@ -9,11 +9,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from gateway.console.render import page
 from gateway.console.session import (
-    READ_SCOPE,
+    CONSOLE_SCOPES,
     ConsoleSession,
+    any_console_session,
     check_csrf,
     clear_login,
-    console_session,
     login_nonce_ok,
     new_login_nonce,
     set_login,
@@ -24,7 +24,7 @@ from gateway.security.deps import principal_for_token
 from gateway.state import get_state
 
 router = APIRouter()
-Session = Annotated[ConsoleSession, Depends(console_session)]
+Session = Annotated[ConsoleSession, Depends(any_console_session)]
 
 
 def _login_page(request: Request, *, error: str | None = None, status_code: int = 200) -> HTMLResponse:
@@ -54,9 +54,10 @@ async def login(request: Request) -> Response:
         return _login_page(request, error=str(problem.detail), status_code=problem.status)
     if principal is None:
         return _login_page(request, error="That token is unknown, expired or revoked.", status_code=401)
-    if READ_SCOPE not in principal.scopes:
-        return _login_page(request, error=f"That token lacks the scope {READ_SCOPE}.", status_code=403)
-    response = RedirectResponse("/console/", status_code=303)
+    if not CONSOLE_SCOPES & principal.scopes:
+        needed = ", ".join(sorted(CONSOLE_SCOPES))
+        return _login_page(request, error=f"That token has none of the console's scopes ({needed}).", status_code=403)
+    response = RedirectResponse(ConsoleSession(principal, "").home, status_code=303)
     set_login(request, response, token)
     return response
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from fastapi import Request, Response
@@ -24,6 +25,15 @@ LOGIN_COOKIE = "gw_console_login"  # double-submit nonce of the login form (no s
 CONSOLE_PATH = "/console"
 READ_SCOPE = "ops:read"
 WRITE_SCOPE = "ops:write"
+# The console's sections, each behind its own scope, in the order the navigation shows them: an
+# operator, a supervisor and a mappings admin share one login and one look, and see their own pages.
+SECTIONS: tuple[tuple[str, str, str], ...] = (
+    ("ops:read", "/console/", "Overview"),
+    ("statistics:read", "/console/statistics", "Statistics"),
+    ("deadlines:read", "/console/deadlines", "Deadlines"),
+    ("mappings:admin", "/console/mappings", "Mappings"),
+)
+CONSOLE_SCOPES = frozenset(scope for scope, _, _ in SECTIONS)
 
 
 class LoginRequired(Exception):
@@ -55,6 +65,14 @@ class ConsoleSession:
     def sees_personal(self) -> bool:
         return self.principal.sees_personal
 
+    def may(self, scope: str) -> bool:
+        return scope in self.principal.scopes
+
+    @property
+    def home(self) -> str:
+        """The first console page this login may see."""
+        return next(path for scope, path, _ in SECTIONS if scope in self.principal.scopes)
+
 
 def csrf_for(state: GatewayState, token: str) -> str:
     """The CSRF token of a login: keyed, so that knowing the token's hash is not enough to forge it."""
@@ -65,8 +83,7 @@ def same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
 
 
-async def console_session(request: Request) -> ConsoleSession:
-    """The session of a console request with at least ``ops:read``; raises to the login or a 403 page."""
+async def _session(request: Request, allowed: frozenset[str]) -> ConsoleSession:
     token = request.cookies.get(COOKIE, "").strip()
     if not token:
         raise LoginRequired
@@ -74,9 +91,27 @@ async def console_session(request: Request) -> ConsoleSession:
     principal = await principal_for_token(state, token)
     if principal is None:
         raise LoginRequired
-    if READ_SCOPE not in principal.scopes:
-        raise ConsoleForbidden(READ_SCOPE)
+    if not allowed & principal.scopes:
+        raise ConsoleForbidden(" or ".join(sorted(allowed)))
     return ConsoleSession(principal, csrf_for(state, token))
+
+
+def session_requiring(scope: str) -> Callable[[Request], Awaitable[ConsoleSession]]:
+    """A dependency: the session of a console request whose login holds ``scope``."""
+
+    async def dependency(request: Request) -> ConsoleSession:
+        return await _session(request, frozenset({scope}))
+
+    return dependency
+
+
+async def any_console_session(request: Request) -> ConsoleSession:
+    """The session of a login that may see at least one console section (logging out needs no more)."""
+    return await _session(request, CONSOLE_SCOPES)
+
+
+# The operators' pages: queues, deliveries and actions need ``ops:read``.
+console_session = session_requiring(READ_SCOPE)
 
 
 def check_csrf(session: ConsoleSession, submitted: object) -> None:

@@ -30,8 +30,10 @@ SCOPES: dict[str, str] = {
     "bookings:read": "read bookings",
     "ops:read": "see queues, deliveries, attempts and back-end health; scrape metrics",
     "ops:write": "replay and cancel deliveries",
-    "mappings:admin": "administer mappings",
-    "statistics:read": "read anonymous statistics",
+    "mappings:admin": "upload, dry-run, activate and roll back mapping versions",
+    "statistics:read": "read and export anonymous statistics",
+    "deadlines:read": "see open hand-overs and their statutory due dates (no personal data)",
+    "deadlines:write": "mark a hand-over's deadline met",
 }
 TOKEN_PREFIX = "gwt_"  # noqa: S105 - a marker that makes leaked tokens easy to grep for, not a secret
 

@@ -132,6 +132,9 @@ deadlines = Table(
     Column("due", Date, nullable=False),
     Column("description", Text, nullable=False),
     Column("legal_basis", Text, nullable=False),
+    # A supervisor's mark that the hand-over was dealt with in time (or at all): it leaves the open list.
+    Column("met_at", UtcDateTime, nullable=True),
+    Column("met_by", String(128), nullable=True),
 )
 
 statistics_events = Table(
@@ -237,6 +240,41 @@ operator_actions = Table(
     Column("selection", JsonType, nullable=False),
     Column("delivery_ids", JsonType, nullable=False),
     Column("moved", Integer, nullable=False),
+)
+
+# Mapping sets as versioned configuration: every uploaded set, whole, numbered 1, 2, ...; ``label``
+# is the content version an outcome records (declared version + content hash).
+mapping_versions = Table(
+    "mapping_versions",
+    metadata,
+    Column("number", Integer, primary_key=True, autoincrement=True),
+    Column("label", String(64), nullable=False, unique=True),
+    Column("content", JsonType, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("comment", Text, nullable=True),
+)
+
+# Which version plans outcomes now: one row, swapped in one transaction; every process polls it.
+mapping_active = Table(
+    "mapping_active",
+    metadata,
+    Column("slot", String(16), primary_key=True),
+    Column("number", Integer, ForeignKey("mapping_versions.number"), nullable=False),
+    Column("activated_at", UtcDateTime, nullable=False),
+)
+
+# Every change to the mappings: who, what, when (loaded, uploaded, activated, rolled back).
+mapping_changes = Table(
+    "mapping_changes",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("changed_at", UtcDateTime, nullable=False, index=True),
+    Column("actor", String(128), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("number", Integer, ForeignKey("mapping_versions.number"), nullable=False),
+    Column("previous_number", Integer, nullable=True),
+    Column("comment", Text, nullable=True),
 )
 
 api_clients = Table(
