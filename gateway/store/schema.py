@@ -57,6 +57,9 @@ outcomes = Table(
     # The outcome's anonymous statistics event: the link lives here, not in the event, so that a
     # correction can replace the event and retention can cut the link, leaving the event anonymous.
     Column("statistics_event_id", BigInteger().with_variant(Integer, "sqlite"), nullable=True),
+    # What planning read from the outcome, minus everything personal (no hetu, name, phone, free
+    # text, birth date): a new mapping version is dry-run against these to show which plans change.
+    Column("planning_facts", JsonType, nullable=True),
     UniqueConstraint("source_system", "source_outcome_id", "revision"),
 )
 

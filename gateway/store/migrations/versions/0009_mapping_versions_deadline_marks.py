@@ -1,4 +1,4 @@
-"""mapping sets as versioned configuration (versions, the active pointer, the change log); deadline marks
+"""mapping sets as versioned configuration (versions, the active pointer, the change log); deadline marks; outcomes' non-personal planning facts
 
 Revision ID: 0009
 Revises: 0008
@@ -61,9 +61,13 @@ def upgrade() -> None:
     with op.batch_alter_table("deadlines") as batch:
         batch.add_column(sa.Column("met_at", STAMP, nullable=True))
         batch.add_column(sa.Column("met_by", sa.String(128), nullable=True))
+    with op.batch_alter_table("outcomes") as batch:
+        batch.add_column(sa.Column("planning_facts", JSON, nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("outcomes") as batch:
+        batch.drop_column("planning_facts")
     with op.batch_alter_table("deadlines") as batch:
         batch.drop_column("met_by")
         batch.drop_column("met_at")
