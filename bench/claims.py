@@ -31,7 +31,7 @@ from gateway.outbox.adapter import DeliveryResult
 from gateway.outbox.corrections import diff
 from gateway.outbox.worker import Worker
 from gateway.outcomes.service import store_accepted
-from gateway.routing import plan_outcome
+from gateway.plan.rules import plan_outcome
 from gateway.settings import WorkerSettings
 from gateway.store.engine import create_engine, sync_url
 from gateway.store.migrate import upgrade

@@ -23,7 +23,7 @@ import httpx
 
 from adapters.registry import BACKENDS
 from gateway.deadlines import add_working_days, is_working_day, working_days_between
-from gateway.routing import FINNISH_TIME
+from gateway.plan.days import FINNISH_TIME
 
 SETTLED = frozenset({"delivered", "held", "failed", "cancelled"})
 SOURCE_OUTCOME_ID_MAX = 128

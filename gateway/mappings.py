@@ -1,4 +1,4 @@
-"""The mapping set: local variation as data (reason codes, units, OIDs, channels, deadlines).
+"""The mapping set: local variation as data (reason codes, units, OIDs, channels, deadlines, Kela topics).
 
 Loaded from a folder of YAML files (``mappings/default`` ships with the product), validated with
 pydantic at this boundary and handed around as one immutable :class:`MappingSet`. Its ``version``
@@ -26,6 +26,7 @@ MAPPING_FILES = (
     "reasons.yaml",
     "channels.yaml",
     "deadlines.yaml",
+    "kela.yaml",
 )
 
 Oid = str
@@ -93,6 +94,18 @@ class ChannelMapping(_Frozen):
     encounter_class: str
 
 
+class KelaTopic(_Frozen):
+    fi: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
+class KelaCodes(_Frozen):
+    """Kela's code lists as the gateway knows them: the phone-service topics (modelled, see kela.yaml)."""
+
+    topics_modelled: bool = True
+    topics: dict[str, KelaTopic] = Field(min_length=1)
+
+
 class DeadlineRule(_Frozen):
     id: str
     applies_to: Literal["guidance_contact", "social_care_initiation", "child_welfare_notice", "health_care_handover"]
@@ -127,6 +140,7 @@ class MappingSet(_Frozen):
     reasons: dict[str, Reason]
     channels: dict[str, ChannelMapping]
     rules: tuple[DeadlineRule, ...]
+    kela: KelaCodes
 
     @model_validator(mode="after")
     def _hta_present(self) -> MappingSet:

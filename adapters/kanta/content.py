@@ -1,8 +1,8 @@
 """The structured content: a delivery payload as the Sosmeta JSON of its THL structure. Pure.
 
 Field names, nesting and code systems are THL's (``schemas/sosmeta/<oid>.json``); every value comes
-from the payload (``gateway.payloads.social_care_document``) or the mapping set. The payload carries
-exactly what its document shows, as ``gateway.payloads.SOCIAL_CARE_DOCUMENTS`` lists it: a field read
+from the payload (``gateway.plan.payloads.social_care_document``) or the mapping set. The payload carries
+exactly what its document shows, as ``gateway.plan.payloads.SOCIAL_CARE_DOCUMENTS`` lists it: a field read
 here must be listed there, and one listed there must show here, or a correction would re-version a
 document that did not change (``tests/unit/test_payloads.py`` holds the two together). The guidance
 summary a document shows (``payload.guidance.summary``) is already the social care register's own

@@ -1,6 +1,6 @@
 """The THL document structures (Sosmeta asiakirjarakenteet) this adapter writes, and the code systems it uses.
 
-One entry per ``payload["document"]`` value that ``gateway.routing`` produces. The OID names the
+One entry per ``payload["document"]`` value that ``gateway.plan.rules`` produces. The OID names the
 structure *and* its version (``…19001.2023.10.30`` = version of 30.10.2023); the JSON Schema of
 that version ships in ``schemas/sosmeta/<oid>.json`` and decides the field names.
 """

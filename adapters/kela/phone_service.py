@@ -1,7 +1,9 @@
 """Kela's phone service as the simulator models it: topics, languages, opening hours, free slots.
 
 MODELLED, NOT KELA'S: Kela books phone appointments (puhelinajat) in a web application with no
-public interface, so the topic codes, the hours and which slots are free are ours. What follows
+public interface, so the topic codes, the hours and which slots are free are ours. The topics are
+data in the mapping set (``mappings/default/kela.yaml``), which the gateway and this simulator
+both read. What follows
 the real world is the calendar: appointments only on Finnish working days (no Saturdays, Sundays
 or public holidays, Midsummer Eve and Christmas Eve included; ``gateway.deadlines``), and only
 inside the phone service's hours in Finnish time.
@@ -20,18 +22,6 @@ from zoneinfo import ZoneInfo
 from gateway.deadlines import working_days_between
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
-
-TOPICS: dict[str, tuple[str, str]] = {
-    # code: (Finnish label, English label). Modelled codes of the simulator, not Kela's own.
-    "KELA-ELAKE": ("Eläkkeet", "Pensions"),
-    "KELA-TOIMEENTULO": ("Perustoimeentulotuki", "Basic social assistance"),
-    "KELA-ASUMISTUKI": ("Yleinen asumistuki", "General housing allowance"),
-    "KELA-TYOTTOMYYS": ("Työttömyysturva", "Unemployment benefits"),
-    "KELA-LAPSIPERHE": ("Lapsiperheiden etuudet", "Benefits for families with children"),
-    "KELA-KUNTOUTUS": ("Kuntoutus", "Rehabilitation"),
-    "KELA-SAIRAUS": ("Sairausajan etuudet", "Sickness benefits"),
-    "KELA-OPISKELU": ("Opintoetuudet", "Student financial aid"),
-}
 
 LANGUAGES: dict[str, int] = {
     # The phone service's languages, and out of 256 how many slots are free in each (modelled).

@@ -1,6 +1,6 @@
 """Pure mapping for the Kela service: delivery payloads → request objects → SOAP bodies; replies → results.
 
-No I/O. The payloads are the ones ``gateway.payloads.kela_booking`` and ``kela_consent`` build;
+No I/O. The payloads are the ones ``gateway.plan.payloads.kela_booking`` and ``kela_consent`` build;
 what they lack for Kela (a phone number for a phone appointment, a hetu) is a
 :class:`gateway.errors.RenderError` here, before anything is sent. The request and result
 dataclasses keep personal fields out of their ``repr`` so that they cannot slip into a log.

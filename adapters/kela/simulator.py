@@ -10,7 +10,7 @@ provider would be:
   member class, serviceCode = the body's operation) and echoed unchanged in every answer; a
   header fault is ``Client.<X-Road error>`` naming the field.
 - The body is validated against the WSDL's schema, then by the service's rules: known topic
-  (:data:`~adapters.kela.phone_service.TOPICS`), valid hetu, a slot the phone service offers.
+  (the mapping set's ``kela.topics``), valid hetu, a slot the phone service offers.
 - A repeated request id returns the booking (or consent) it made; a slot booked meanwhile is a
   distinct fault (``Client.SlotTaken``).
 
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -36,7 +36,7 @@ from starlette.routing import Route
 
 from adapters.faults import FaultInjector
 from adapters.kela.errors import KelaFault
-from adapters.kela.phone_service import LANGUAGES, MAX_WINDOW_DAYS, TOPICS, free_slots, offered_slot, utcnow
+from adapters.kela.phone_service import LANGUAGES, MAX_WINDOW_DAYS, free_slots, offered_slot, utcnow
 from adapters.kela.render import NAMESPACE, SPECIAL_CATEGORIES
 from adapters.kela.sim_wire import (
     XML,
@@ -53,6 +53,7 @@ from adapters.kela.sim_wire import (
     texts,
 )
 from gateway.contract.hetu import InvalidHetu, parse_hetu
+from gateway.mappings import KelaTopic, load_mappings
 
 MAX_LISTED = 20
 
@@ -64,9 +65,11 @@ def _check_hetu(value: str | None, whose: str) -> str:
         raise invalid(f"the {whose} hetu is not valid", KelaFault.INVALID_HETU) from None
 
 
-def _check_topic_and_language(topic: str | None, language: str | None) -> tuple[str, str]:
-    if topic not in TOPICS:
-        raise invalid(f"unknown topic code; the modelled codes are {', '.join(TOPICS)}", KelaFault.UNKNOWN_TOPIC)
+def _check_topic_and_language(
+    topics: Mapping[str, KelaTopic], topic: str | None, language: str | None
+) -> tuple[str, str]:
+    if topic is None or topic not in topics:
+        raise invalid(f"unknown topic code; the modelled codes are {', '.join(topics)}", KelaFault.UNKNOWN_TOPIC)
     if language not in LANGUAGES:
         raise invalid(f"the phone service serves in {', '.join(LANGUAGES)}; book another language with an interpreter")
     return topic, language
@@ -86,8 +89,9 @@ def _iso(value: datetime | date | None) -> str | None:
 class KelaSimulator:
     """The ASGI app. Two instances never share anything."""
 
-    def __init__(self, *, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, *, clock: Callable[[], datetime] = utcnow, topics: Mapping[str, KelaTopic]) -> None:
         self.clock = clock
+        self._topics = topics
         self._operations: dict[str, Callable[[SoapRequest], etree._Element]] = {
             "findSlots": self._find_slots,
             "book": self._book,
@@ -139,7 +143,7 @@ class KelaSimulator:
 
     def _find_slots(self, soap: SoapRequest) -> etree._Element:
         request = soap.body
-        topic, language = _check_topic_and_language(text(request, "topic"), text(request, "language"))
+        topic, language = _check_topic_and_language(self._topics, text(request, "topic"), text(request, "language"))
         earliest, latest = date_of(request, "earliest"), date_of(request, "latest")
         assert earliest is not None and latest is not None  # the schema requires both
         if latest < earliest or (latest - earliest).days > MAX_WINDOW_DAYS:
@@ -177,7 +181,7 @@ class KelaSimulator:
         request_id = text(request, "requestId") or ""
         client = child(request, "client")
         hetu = _check_hetu(text(client, "hetu"), "client's")
-        topic, language = _check_topic_and_language(text(request, "topic"), text(request, "language"))
+        topic, language = _check_topic_and_language(self._topics, text(request, "topic"), text(request, "language"))
         if request_id in self._bookings_by_request:
             booking = self.bookings[self._bookings_by_request[request_id]]
             if (booking["client_hetu"], booking["topic"]) != (hetu, topic):
@@ -321,7 +325,7 @@ class KelaSimulator:
         if route == ("GET", "/_sim/consents"):
             return 200, {"consents": [_jsonable(c) for c in self.consents.values()]}
         if route == ("GET", "/_sim/topics"):
-            return 200, {"modelled": True, "topics": {code: {"fi": fi, "en": en} for code, (fi, en) in TOPICS.items()}}
+            return 200, {"modelled": True, "topics": {code: t.model_dump() for code, t in self._topics.items()}}
         if route == ("POST", "/_sim/reset"):
             self.reset()
             return 200, {"reset": True}
@@ -375,6 +379,12 @@ def _jsonable(record: dict[str, Any]) -> dict[str, Any]:
     return {k: _iso(v) if isinstance(v, datetime | date) else v for k, v in record.items()}
 
 
-def create_simulator(*, clock: Callable[[], datetime] = utcnow) -> FaultInjector:
-    """A fresh simulator behind fault injection; faults render as X-Road SOAP Faults."""
-    return FaultInjector(KelaSimulator(clock=clock), render_error=render_injected)
+def create_simulator(
+    *, clock: Callable[[], datetime] = utcnow, topics: Mapping[str, KelaTopic] | None = None
+) -> FaultInjector:
+    """A fresh simulator behind fault injection; faults render as X-Road SOAP Faults.
+
+    Its topics are the shipped mapping set's (``mappings/default/kela.yaml``) unless given.
+    """
+    known = topics if topics is not None else load_mappings().kela.topics
+    return FaultInjector(KelaSimulator(clock=clock, topics=known), render_error=render_injected)

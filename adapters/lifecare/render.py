@@ -12,7 +12,7 @@ first version created, by id, and keeps their identifiers.
 The bundle is validated with the ``fhir.resources`` R4B models before it leaves this module; R4B
 is wire-compatible with R4 (4.0.1) for every resource used here.
 
-The payload (``gateway.payloads.patient_record``) carries exactly what this transaction shows, so
+The payload (``gateway.plan.payloads.patient_record``) carries exactly what this transaction shows, so
 that a correction updates the resources only when they would change: a field read here must be in
 the payload, and a field in the payload must show here (``tests/unit/test_payloads.py``). The
 guidance summary (``payload.guidance.summary``, the notes and the appointment's comment) is already

@@ -11,7 +11,6 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 
 from adapters.kela.adapter import KelaAdapter
-from adapters.kela.phone_service import TOPICS
 from adapters.kela.render import SlotQuery
 from gateway import idempotency
 from gateway.bodies import openapi_body, parse
@@ -21,6 +20,7 @@ from gateway.consents.service import client_key, today, usable_consent
 from gateway.errors import DeliveryError, TransientDeliveryError
 from gateway.logs import get_logger
 from gateway.openapi import AUTHENTICATED, JSON_BODY, json_response, problem_responses
+from gateway.plan.bookings import kela_booking_consent
 from gateway.problems import Problem
 from gateway.security.deps import require
 from gateway.security.personal import PersonalRecord, Reads, masked_for, shown_to
@@ -52,7 +52,7 @@ def _check(state: GatewayState, *, unit: str, unit_field: str, topic: str, earli
                 "message": f"unknown guidance unit code {unit!r} in mapping set {mappings.version}",
             }
         )
-    if topic not in TOPICS:
+    if topic not in mappings.kela.topics:
         errors.append(
             {
                 "field": "topic",
@@ -77,8 +77,12 @@ KELA_UNAVAILABLE = {503: "Kela is not answering, or the database is unavailable;
 @router.get(
     "/v1/kela/topics", summary="Kela phone-service topics (modelled codes)", responses=problem_responses(*AUTHENTICATED)
 )
-async def topics(_: CanRead) -> dict[str, Any]:
-    return {"modelled": True, "topics": [{"code": code, "fi": fi, "en": en} for code, (fi, en) in TOPICS.items()]}
+async def topics(_: CanRead, state: State) -> dict[str, Any]:
+    kela = state.mappings.current().kela
+    return {
+        "modelled": kela.topics_modelled,
+        "topics": [{"code": code, "fi": t.fi, "en": t.en} for code, t in kela.topics.items()],
+    }
 
 
 @router.post(
@@ -172,12 +176,13 @@ async def book(
     now = state.now()
     booking_id = str(uuid.uuid4())
     client = client_key(state.fingerprints, body.client.hetu)
+    need = kela_booking_consent()
     async with state.engine.begin() as conn:
         consent, reasons = await usable_consent(
             conn,
             client=client,
-            party=service.CONSENT_PARTY,
-            categories=service.CONSENT_CATEGORIES,
+            party=need.party,
+            categories=list(need.categories),
             now=now,
             consent_id=body.consent_id,
         )
@@ -188,7 +193,7 @@ async def book(
                 "Consent required",
                 "Booking with Kela on the client's behalf needs a valid consent naming Kela "
                 "(Kela Y100, electronic, or a verbal consent for this one booking).",
-                consent_required={"party": service.CONSENT_PARTY, "categories": service.CONSENT_CATEGORIES},
+                consent_required={"party": need.party, "categories": list(need.categories)},
                 reasons=reasons,
             )
         await service.create(

@@ -15,18 +15,15 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.bookings.models import BookingIn
-from gateway.consents.rules import ConsentView
 from gateway.consents.service import bind
 from gateway.fingerprints import Fingerprinter
 from gateway.outbox.states import NEEDS_OPERATOR, Event, Status
 from gateway.outbox.transitions import add_held_for_consent, stop_unsent
-from gateway.payloads import kela_booking_payload
+from gateway.plan.bookings import booking_action, kela_booking_consent
+from gateway.plan.consent_validity import ConsentView
+from gateway.plan.payloads import kela_booking_payload
 from gateway.redaction import personal_values
 from gateway.store.schema import attempts, bookings, deliveries
-
-CONSENT_PARTY = "kela"
-CONSENT_CATEGORIES = ["identity_and_contact"]
-BASIS = "Asiakkaan suostumus (Kela Y100 tai suullinen, yhteen asiointiin)"
 
 
 def payload(body: BookingIn) -> dict[str, Any]:
@@ -74,6 +71,8 @@ async def create(
     ``client_id`` is the API client that booked: the one that may read and cancel it.
     """
     data = payload(body)
+    action = booking_action(data)
+    need = kela_booking_consent()
     await conn.execute(
         insert(bookings).values(
             id=booking_id,
@@ -97,17 +96,17 @@ async def create(
             "outcome_id": None,
             "origin_consent_id": None,
             "client_key": client_key,
-            "action_key": "kela:booking",
-            "backend": "kela",
-            "kind": "kela_booking",
-            "rule": "kela-booking",
-            "legal_basis": BASIS,
+            "action_key": action.key,
+            "backend": action.backend,
+            "kind": action.kind,
+            "rule": action.rule,
+            "legal_basis": action.legal_basis,
             "payload": data,
             "payload_digest": fingerprints.of(data),
             "document_version": 1,
             "supersedes": None,
-            "consent_party": CONSENT_PARTY,
-            "consent_categories": CONSENT_CATEGORIES,
+            "consent_party": need.party,
+            "consent_categories": list(need.categories),
             "consent_id": None,
             "status_reason": None,
         },

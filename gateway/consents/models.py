@@ -47,7 +47,7 @@ class ConsentIn(_Model):
     )
     recorded_by: RecordedBy
     # Whether the consent can be recorded at all (who consented, the signed form, its dates) is
-    # checked by ``gateway.consents.rules.consent_problems``, the same check an outcome's consents get.
+    # checked by ``gateway.plan.consent_validity.consent_problems``, the same check an outcome's consents get.
 
 
 class RevokeIn(_Model):

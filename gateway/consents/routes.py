@@ -14,10 +14,10 @@ from gateway import idempotency
 from gateway.bodies import openapi_body, parse
 from gateway.consents import service
 from gateway.consents.models import ClientQuery, ConsentIn, RevokeIn
-from gateway.consents.plan import ConsentFacts
-from gateway.consents.rules import consent_problems
 from gateway.logs import get_logger
 from gateway.openapi import AUTHENTICATED, JSON_BODY, problem_responses
+from gateway.plan.consent_validity import consent_problems
+from gateway.plan.consents import ConsentFacts
 from gateway.problems import Problem
 from gateway.security.deps import require
 from gateway.security.personal import PersonalRecord, Reads, masked_for, shown_to

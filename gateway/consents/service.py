@@ -16,14 +16,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.consents.plan import ConsentFacts, consent_actions
-from gateway.consents.rules import ConsentView, choose, refusal
 from gateway.fingerprints import Fingerprinter
 from gateway.outbox.corrections import Step
 from gateway.outbox.service import enqueue
 from gateway.outbox.states import NEVER_DELIVERED, Event, Status
 from gateway.outbox.transitions import bind_consent, stop_unsent
 from gateway.plan import Action
+from gateway.plan.consent_validity import ConsentView, choose, refusal
+from gateway.plan.consents import ConsentFacts, consent_actions, revocation_action
 from gateway.store.schema import consents, deliveries
 
 FINNISH_TIME = ZoneInfo("Europe/Helsinki")
@@ -308,7 +308,7 @@ async def revoke(
             continue
         if delivery.status != Status.DELIVERED or delivery.kind not in ("kela_consent", "fhir_consent"):
             continue
-        revocation = _revocation(delivery, facts, consent_id, reason)
+        revocation = revocation_action(delivery.kind, delivery.action_key, facts, consent_id, reason)
         step = Step(
             revocation.key,
             "changed",
@@ -327,29 +327,6 @@ async def revoke(
             steps=[step],
         )
     return (await conn.execute(select(consents).where(consents.c.id == consent_id))).one()
-
-
-def _revocation(delivery: Any, facts: ConsentFacts, consent_id: str, reason: str) -> Action:
-    payload = {**facts.payload(status="inactive", consent_id=consent_id), "revocation_reason": reason}
-    if delivery.kind == "kela_consent":
-        return Action(
-            f"{delivery.action_key}:revocation",
-            "kela",
-            "kela_consent_revocation",
-            "kela-consent",
-            delivery.legal_basis,
-            "The client revoked the consent: Kela is told.",
-            payload,
-        )
-    return Action(
-        f"{delivery.action_key}:revocation",
-        "lifecare",
-        "fhir_consent",
-        "health-consent",
-        delivery.legal_basis,
-        "The client revoked the consent: the FHIR Consent becomes inactive.",
-        payload,
-    )
 
 
 def describe(row: Any, related: list[Any]) -> dict[str, Any]:

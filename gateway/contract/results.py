@@ -1,7 +1,7 @@
 """What a guidance contact led to: the results a source system reports, any number of them.
 
 Each result is one variant of a tagged union on ``kind``. The register rules in
-``gateway/routing.py`` decide what each becomes; the contract only says what it is.
+``gateway/plan/rules.py`` decide what each becomes; the contract only says what it is.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ compared with the latest delivery of each action key:
 
 The comparison is by payload digest. That re-versions a record exactly when its content changed
 because each payload carries exactly what its record shows, and what a register receives never
-depends on the other register's results (``gateway.payloads``): adding a hand-over to a social care
+depends on the other register's results (``gateway.plan.payloads``): adding a hand-over to a social care
 outcome leaves its Kanta documents ``unchanged``.
 """
 

@@ -7,15 +7,14 @@ from typing import Any
 
 from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
-from adapters.kela.phone_service import TOPICS
 from gateway.bookings.models import window_problems
-from gateway.consents.plan import outcome_consent_problems
 from gateway.contract.codes import unknown_codes
 from gateway.contract.outcome_v1 import OutcomeV1
 from gateway.contract.results import BookingWindow
 from gateway.mappings import MappingSet
+from gateway.plan.consents import outcome_consent_problems
+from gateway.plan.days import FINNISH_TIME, contact_day
 from gateway.problems import Problem, validation_errors
-from gateway.routing import FINNISH_TIME, contact_day
 
 RESULT_TAGS = frozenset(
     {
@@ -32,7 +31,7 @@ RESULT_TAGS = frozenset(
 _ZONED: TypeAdapter[datetime] = TypeAdapter(AwareDatetime)
 
 
-def booking_problems(body: Any, today: date) -> list[dict[str, str]]:
+def booking_problems(body: Any, today: date, mappings: MappingSet) -> list[dict[str, str]]:
     """Kela booking requests: a known topic, and a window that has not passed and holds a working day from today.
 
     Measured from today, not from the contact: an outcome posted days after the contact must not
@@ -45,7 +44,7 @@ def booking_problems(body: Any, today: date) -> list[dict[str, str]]:
             continue
         where = f"results[{i}]"
         topic = result.get("topic")
-        if isinstance(topic, str) and topic not in TOPICS:
+        if isinstance(topic, str) and topic not in mappings.kela.topics:
             problems.append(
                 {
                     "field": f"{where}.topic",
@@ -99,7 +98,10 @@ def validate_outcome(body: Any, mappings: MappingSet, *, now: datetime, clock_sk
     )
     # A field the contract already refused is not reported twice.
     refused = {error["field"] for error in errors}
-    checks = [*clock_problems(body, now, clock_skew), *booking_problems(body, now.astimezone(FINNISH_TIME).date())]
+    checks = [
+        *clock_problems(body, now, clock_skew),
+        *booking_problems(body, now.astimezone(FINNISH_TIME).date(), mappings),
+    ]
     errors.extend(problem for problem in checks if problem["field"] not in refused)
     if outcome is not None:
         errors.extend(outcome_consent_problems(outcome, contact_day(outcome)))

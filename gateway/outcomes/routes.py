@@ -17,8 +17,8 @@ from gateway.openapi import AUTHENTICATED, JSON_BODY, json_response, problem_res
 from gateway.outcomes import service
 from gateway.outcomes.intake import validate_outcome
 from gateway.plan import Plan
+from gateway.plan.rules import plan_outcome
 from gateway.problems import Problem
-from gateway.routing import plan_outcome
 from gateway.security.deps import require
 from gateway.security.personal import PersonalRecord, Reads, shown_to
 from gateway.security.tokens import Principal

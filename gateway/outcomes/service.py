@@ -14,14 +14,14 @@ from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.consents import service as consent_service
-from gateway.consents.plan import facts_from_outcome
 from gateway.contract.outcome_v1 import OutcomeV1
 from gateway.fingerprints import Fingerprinter
 from gateway.outbox.corrections import Step, diff
 from gateway.outbox.service import deliveries_of, enqueue, latest_deliveries
 from gateway.outcomes.states import outcome_state
 from gateway.plan import Plan
-from gateway.routing import FINNISH_TIME, contact_day
+from gateway.plan.consents import facts_from_outcome
+from gateway.plan.days import FINNISH_TIME, contact_day
 from gateway.settings import DEFAULT_CONSENT_WAIT_HOURS
 from gateway.store.schema import consents, deadlines, deliveries, outcomes, statistics_events
 

@@ -21,8 +21,6 @@ from adapters.kela.render import BookingRequest, ConsentRegistration, Person, Sl
 from adapters.kela.settings import KelaSettings, XRoadServiceSettings
 from adapters.kela.simulator import create_simulator
 from adapters.kela.xroad import ID_NS, SOAP_ENV, XRD_NS, ClientId, ServiceId, XRoadHeader, build_header
-from gateway import payloads
-from gateway.consents.plan import consent_actions, facts_from_outcome
 from gateway.contract.outcome_v1 import OutcomeV1
 from gateway.errors import (
     BackendRejected,
@@ -35,6 +33,8 @@ from gateway.errors import (
 )
 from gateway.mappings import MappingSet
 from gateway.outbox.adapter import DeliveryWork
+from gateway.plan import payloads
+from gateway.plan.consents import consent_actions, facts_from_outcome
 from tests.support.servers import ThreadedServer, free_port
 
 NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)  # Friday 10:00 in Helsinki

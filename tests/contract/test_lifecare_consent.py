@@ -11,13 +11,12 @@ import httpx
 import pytest
 
 from adapters.lifecare.adapter import LifecareAdapter
-from gateway.consents.plan import ConsentFacts, consent_actions, facts_from_outcome
-from gateway.consents.service import _revocation
 from gateway.contract.outcome_v1 import OutcomeV1
 from gateway.errors import RenderError
 from gateway.mappings import MappingSet
 from gateway.outbox.adapter import DeliveryResult, DeliveryWork
 from gateway.plan import Action
+from gateway.plan.consents import ConsentFacts, consent_actions, facts_from_outcome, revocation_action
 from tests.support.harness import example
 
 DELIVERY = "2a6f0c3e-5555-4666-8777-888899990000"
@@ -49,7 +48,9 @@ def revocation_work(first: DeliveryWork, result: DeliveryResult, consent: Consen
     """The revocation the consent service queues, superseding the delivered consent."""
     original = planned(consent)
     delivered = SimpleNamespace(kind=original.kind, action_key=original.key, legal_basis=original.legal_basis)
-    revocation = _revocation(delivered, consent, CONSENT_ID, "Asiakas perui suostumuksen")
+    revocation = revocation_action(
+        delivered.kind, delivered.action_key, consent, CONSENT_ID, "Asiakas perui suostumuksen"
+    )
     return DeliveryWork(
         REVOCATION,
         None,

@@ -14,7 +14,7 @@ from gateway.contract.outcome_v1 import OutcomeV1
 from gateway.errors import BackendRejected, BackendTimeout, BackendUnavailable
 from gateway.mappings import MappingSet
 from gateway.outbox.adapter import DeliveryWork
-from gateway.routing import plan_outcome
+from gateway.plan.rules import plan_outcome
 from tests.support.harness import example
 from tests.support.servers import ThreadedServer
 

@@ -36,7 +36,7 @@ from gateway.contract.outcome_v1 import OutcomeV1
 from gateway.errors import DeliveryError, TransientDeliveryError
 from gateway.mappings import MappingSet
 from gateway.outbox.adapter import DeliveryWork
-from gateway.routing import plan_outcome
+from gateway.plan.rules import plan_outcome
 from tests.support.harness import example, future_window
 from tests.support.kanta_outcomes import golden_payloads
 from tests.support.servers import ServerTls, ThreadedServer

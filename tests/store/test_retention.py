@@ -8,12 +8,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.consents import service as consents
-from gateway.consents.plan import ConsentFacts
 from gateway.fingerprints import Fingerprinter
 from gateway.outbox.corrections import Step
 from gateway.outbox.retention import MINIMISED_TEXT, Retention, SweepReport
 from gateway.outbox.service import enqueue
 from gateway.plan import Action, ConsentNeed
+from gateway.plan.consents import ConsentFacts
 from gateway.settings import WorkerSettings
 from gateway.store.schema import consents as consents_table
 from gateway.store.schema import deliveries

@@ -18,7 +18,7 @@ from gateway.fingerprints import Fingerprinter
 from gateway.mappings import MappingSet
 from gateway.outbox.corrections import diff
 from gateway.outcomes.service import store_accepted
-from gateway.routing import plan_outcome
+from gateway.plan.rules import plan_outcome
 from gateway.store.engine import create_engine, sync_url
 from gateway.store.schema import deliveries, metadata, outcomes, statistics_events
 from tests.support.harness import example

@@ -10,7 +10,7 @@ from typing import Any
 
 from gateway.contract.outcome_v1 import OutcomeV1
 from gateway.mappings import MappingSet
-from gateway.routing import plan_outcome
+from gateway.plan.rules import plan_outcome
 
 ADULT_HETU = "131052-308T"
 YOUNG_ADULT_HETU = "010594Y9032"

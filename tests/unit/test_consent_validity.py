@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from gateway.consents.rules import consent_problems
+from gateway.plan.consent_validity import consent_problems
 
 DAY = date(2026, 12, 2)
 

@@ -11,7 +11,7 @@ from gateway.fingerprints import Fingerprinter
 from gateway.mappings import MappingSet
 from gateway.outbox.corrections import Previous, Step, diff
 from gateway.plan import Action, Plan
-from gateway.routing import plan_outcome
+from gateway.plan.rules import plan_outcome
 from tests.support.harness import example
 
 

@@ -9,11 +9,11 @@ from adapters.kela.phone_service import (
     HELSINKI,
     INTERPRETER_STARTS,
     OPENS,
-    TOPICS,
     PhoneSlot,
     free_slots,
     offered_slot,
 )
+from gateway.mappings import MappingSet
 
 TOPIC, LANGUAGE, MUNICIPALITY = "KELA-ASUMISTUKI", "fi", "179"
 
@@ -114,6 +114,7 @@ def test_no_slot_id_on_a_holiday_is_offered() -> None:
     assert offered == [None] * 14
 
 
-def test_every_topic_is_labelled_in_finnish_and_english() -> None:
-    assert all(code.startswith("KELA-") and fi and en for code, (fi, en) in TOPICS.items())
-    assert {"KELA-ELAKE", "KELA-TOIMEENTULO", "KELA-ASUMISTUKI", "KELA-OPISKELU"} <= set(TOPICS)
+def test_every_topic_is_labelled_in_finnish_and_english(mappings: MappingSet) -> None:
+    topics = mappings.kela.topics
+    assert all(code.startswith("KELA-") and t.fi and t.en for code, t in topics.items())
+    assert {"KELA-ELAKE", "KELA-TOIMEENTULO", "KELA-ASUMISTUKI", "KELA-OPISKELU"} <= set(topics)

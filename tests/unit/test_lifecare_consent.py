@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 from datetime import date
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
 from adapters.lifecare.render_consent import CATEGORIES, FORMS, render_consent
-from gateway.consents.plan import ConsentFacts, consent_actions, facts_from_outcome
-from gateway.consents.service import _revocation
 from gateway.contract.outcome_v1 import OutcomeV1
 from gateway.contract.vocabulary import ConsentForm, ConsentParty, DataCategory
 from gateway.errors import RenderError
 from gateway.mappings import MappingSet
 from gateway.plan import Action
+from gateway.plan.consents import ConsentFacts, consent_actions, facts_from_outcome, revocation_action
 from tests.support.harness import example
 
 DELIVERY = "5d2c7a10-0000-4000-8000-000000000009"
@@ -51,8 +49,7 @@ def delivery(consent: ConsentFacts) -> Action:
 def revocation(consent: ConsentFacts) -> Action:
     """The action the consent service queues when the delivered consent is revoked."""
     first = delivery(consent)
-    delivered = SimpleNamespace(kind=first.kind, action_key=first.key, legal_basis=first.legal_basis)
-    return _revocation(delivered, consent, CONSENT_ID, REASON)
+    return revocation_action(first.kind, first.key, consent, CONSENT_ID, REASON)
 
 
 def bundle_for(action: Action, mappings: MappingSet, **kwargs: Any) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from fhir.resources.R4B.bundle import Bundle
 from adapters.lifecare.render import render_patient_record
 from gateway.contract.outcome_v1 import OutcomeV1
 from gateway.mappings import MappingSet
-from gateway.routing import plan_outcome
+from gateway.plan.rules import plan_outcome
 from tests.support.harness import example
 
 DELIVERY = "3f1b2c4d-0000-4000-8000-000000000001"

@@ -22,7 +22,7 @@ from adapters.lifecare.render import render_patient_record
 from gateway.contract.outcome_v1 import OutcomeV1
 from gateway.mappings import MappingSet
 from gateway.plan import Action
-from gateway.routing import plan_outcome
+from gateway.plan.rules import plan_outcome
 
 DELIVERY = "2a6c0f4e-7b1d-4e2f-9a3b-5c6d7e8f9012"
 

@@ -30,7 +30,7 @@ from gateway.fingerprints import Fingerprinter
 from gateway.mappings import MappingSet, load_mappings
 from gateway.outbox.corrections import Previous, diff
 from gateway.plan import Action, Plan
-from gateway.routing import plan_outcome
+from gateway.plan.rules import plan_outcome
 
 CLIENT = {
     "hetu": "210179-967X",

@@ -8,7 +8,7 @@ from typing import Any
 from gateway.contract.outcome_v1 import OutcomeV1
 from gateway.mappings import MappingSet
 from gateway.plan import Plan
-from gateway.routing import plan_outcome
+from gateway.plan.rules import plan_outcome
 from tests.support.harness import example
 
 

@@ -7,7 +7,7 @@ import json
 
 from gateway.contract.outcome_v1 import OutcomeV1
 from gateway.mappings import MappingSet
-from gateway.routing import plan_outcome
+from gateway.plan.rules import plan_outcome
 from tests.support.harness import example
 
 

@@ -1,4 +1,4 @@
-"""mapping sets as versioned configuration (versions, the active pointer, the change log); deadline marks; outcomes' non-personal planning facts
+"""mapping sets as versioned configuration; deadline marks; outcomes' non-personal planning facts
 
 Revision ID: 0009
 Revises: 0008

@@ -14,12 +14,13 @@ The table it implements is THL's *Kirjaaminen monialaisessa yhteistyössä* (202
 | Kela phone-appointment request                         | Kela, under the client's consent         |
 | a durable consent naming Kela; one covering health data| registered with Kela; FHIR Consent       |
 
-Every action names the rule and the legal basis that produced it, and says which free text its
-record carries and why. Nothing here does I/O.
+Every action names the rule that produced it, with its legal basis from the one table
+(``gateway.plan.bases``), and says which free text its record carries and why. Nothing here
+does I/O.
 
 **What a register receives never depends on whether another register is also involved.** Each
 register's actions are planned from its own results and the outcome's common facts; the payloads
-(``gateway.payloads``) carry exactly what each record shows, and free text follows one rule: a
+(``gateway.plan.payloads``) carry exactly what each record shows, and free text follows one rule: a
 register receives its own summary (``guidance.social_care_summary`` / ``guidance.health_care_summary``)
 if given, else the generic ``guidance.summary``, never the other register's. So a correction that
 adds a hand-over to a social-care-only outcome leaves the Kanta documents as they were, and only
@@ -29,11 +30,7 @@ the new patient-register record is delivered.
 from __future__ import annotations
 
 from datetime import date
-from zoneinfo import ZoneInfo
 
-from gateway import payloads
-from gateway.consents.plan import consent_actions, facts_from_outcome
-from gateway.contract.fields import duration_minutes
 from gateway.contract.outcome_v1 import OutcomeV1
 from gateway.contract.results import (
     ChildWelfareNotice,
@@ -43,37 +40,19 @@ from gateway.contract.results import (
     PendingSocialCareMatter,
     SocialCareInitiation,
 )
-from gateway.contract.vocabulary import ContactedBy, DataCategory
+from gateway.contract.vocabulary import ContactedBy
 from gateway.deadlines import Deadline, deadlines_for
 from gateway.mappings import MappingSet
-from gateway.plan import Action, ConsentNeed, Plan, PlannedDeadline, RuleHit, StatisticsEvent
-
-FINNISH_TIME = ZoneInfo("Europe/Helsinki")
-
-THL_324 = "THL: Kirjaaminen monialaisessa yhteistyössä (2022), 3.2.4"
-BASIS = {
-    "anonymous": f"{THL_324}: nimettömästä asiakasohjauksesta ei tallenneta henkilötietoja",
-    "advice-only": f"Sosiaalihuoltolaki 1301/2014 2 luku (neuvonta ja ohjaus ei ole sosiaalipalvelua); {THL_324}",
-    "third-sector-referral": f"{THL_324}: ohjaus ilman vireilletuloa tai ajanvarausta",
-    "social-care-initiation": f"Sosiaalihuoltolaki 1301/2014 34 § ja 36 §; {THL_324}",
-    "authority-contact": "Sosiaalihuoltolaki 1301/2014 35 § (yhteydenotto asiakkaan suostumuksella)",
-    "need-notice": "Sosiaalihuoltolaki 1301/2014 35 § (ilmoitus ilman suostumusta) ja 48 §",
-    "pending-social-care-matter": f"{THL_324}: ohjaus liittyy vireillä olevaan sosiaalihuollon asiaan",
-    "child-welfare-notice": "Lastensuojelulaki 417/2007 25 § ja 26 §",
-    "patient-register": f"Laki potilaan asemasta ja oikeuksista 785/1992 12 §; STM:n asetus 94/2022; {THL_324}",
-    "both-registers": "Laki sosiaali- ja terveydenhuollon asiakastietojen käsittelystä 703/2023: "
-    "sosiaalihuollon asiakasrekisteri ja potilasrekisteri ovat erilliset",
-    "kela-booking": "Asiakkaan suostumus (Kela Y100 tai suullinen, yhteen asiointiin); "
-    "Laki sosiaali- ja terveydenhuollon asiakastietojen käsittelystä 703/2023",
-}
+from gateway.plan import payloads
+from gateway.plan.bases import basis
+from gateway.plan.bookings import BOOKING_KEY, booking_action
+from gateway.plan.consents import consent_actions, facts_from_outcome
+from gateway.plan.days import contact_day
+from gateway.plan.model import Action, Plan, PlannedDeadline, RuleHit
+from gateway.plan.statistics import build_statistics
 
 SOCIAL_KINDS = {"social_care_initiation", "pending_social_care_matter", "child_welfare_notice"}
 HEALTH_KINDS = {"health_care_handover", "direct_health_care_booking"}
-
-
-def contact_day(outcome: OutcomeV1) -> date:
-    """The contact date in Finnish time: statutory clocks run on Finnish calendar days."""
-    return outcome.contact.received_at.astimezone(FINNISH_TIME).date()
 
 
 def _age_on(birth: date | None, day: date) -> int | None:
@@ -87,7 +66,7 @@ def plan_outcome(outcome: OutcomeV1, mappings: MappingSet) -> Plan:
     day = contact_day(outcome)
     statistics = build_statistics(outcome, mappings, day)
     if outcome.client.anonymous:
-        hit = RuleHit("anonymous", BASIS["anonymous"], "Anonymous guidance: anonymous statistics only.")
+        hit = RuleHit("anonymous", basis("anonymous"), "Anonymous guidance: anonymous statistics only.")
         return Plan((hit,), (), (), statistics, mappings.version)
 
     kinds = {r.kind for r in outcome.results}
@@ -101,7 +80,7 @@ def plan_outcome(outcome: OutcomeV1, mappings: MappingSet) -> Plan:
         rules.append(
             RuleHit(
                 "both-registers",
-                BASIS["both-registers"],
+                basis("both-registers"),
                 "The outcome touches both registers: each receives only its own data, and of free text its "
                 "own summary if given, else guidance.summary (a text about both sides belongs in "
                 "guidance.social_care_summary and guidance.health_care_summary).",
@@ -123,7 +102,7 @@ def plan_outcome(outcome: OutcomeV1, mappings: MappingSet) -> Plan:
             rules.append(
                 RuleHit(
                     "advice-only",
-                    BASIS["advice-only"],
+                    basis("advice-only"),
                     "Advice only, nothing initiated or booked: anonymous statistics only.",
                 )
             )
@@ -131,7 +110,7 @@ def plan_outcome(outcome: OutcomeV1, mappings: MappingSet) -> Plan:
             rules.append(
                 RuleHit(
                     "third-sector-referral",
-                    BASIS["third-sector-referral"],
+                    basis("third-sector-referral"),
                     "Referred to a third-sector service: anonymous statistics only.",
                 )
             )
@@ -174,7 +153,7 @@ def _social_care_actions(outcome: OutcomeV1, mappings: MappingSet, day: date) ->
         )
         free_text = payloads.document_free_text(document, outcome, result)
         explained = f"{explanation} {free_text.explain()}"
-        action = Action(key, "kanta", "social_care_document", rule, BASIS[rule], explained, payload)
+        action = Action(key, "kanta", "social_care_document", rule, basis(rule), explained, payload)
         planned.append((action, action_deadlines))
 
     counters: dict[str, int] = {}
@@ -275,7 +254,7 @@ def _patient_register_action(
         "lifecare",
         "patient_record",
         "patient-register",
-        BASIS["patient-register"],
+        basis("patient-register"),
         "Guidance relates to the client's care: "
         + " and ".join(parts)
         + " recorded in the patient register. "
@@ -289,61 +268,8 @@ def _kela_and_consent_actions(outcome: OutcomeV1, day: date) -> list[Action]:
     actions: list[Action] = []
     requests = [r for r in outcome.results if isinstance(r, KelaBookingRequest)]
     for i, request in enumerate(requests, start=1):
-        actions.append(
-            Action(
-                f"kela:booking:{i}" if len(requests) > 1 else "kela:booking",
-                "kela",
-                "kela_booking",
-                "kela-booking",
-                BASIS["kela-booking"],
-                "Book a Kela phone appointment for the client in their preferred window.",
-                payloads.kela_booking(outcome, request),
-                ConsentNeed(
-                    "kela",
-                    (DataCategory.IDENTITY_AND_CONTACT.value,),
-                    "Kela booking on the client's behalf needs the client's consent.",
-                ),
-            )
-        )
+        key = f"{BOOKING_KEY}:{i}" if len(requests) > 1 else BOOKING_KEY
+        actions.append(booking_action(payloads.kela_booking(outcome, request), key=key))
     for i, consent in enumerate(outcome.consents, start=1):
         actions.extend(consent_actions(facts_from_outcome(outcome, consent, day), suffix=str(i)))
     return actions
-
-
-ENDED_HOW = {
-    "advice_only": "advice_sufficient",
-    "social_care_initiation": "handed_to_pta",
-    "pending_social_care_matter": "message_to_receiving_service",
-    "direct_health_care_booking": "direct_booking",
-    "child_welfare_notice": "child_welfare_notice",
-    "kela_booking_request": "kela",
-    "third_sector_referral": "third_sector",
-}
-
-
-def build_statistics(outcome: OutcomeV1, mappings: MappingSet, day: date) -> StatisticsEvent:
-    """The anonymous statistics event: codes, counts and flags only."""
-    ended: list[str] = []
-    for result in outcome.results:
-        if isinstance(result, HealthCareHandover):
-            ended.append("handed_to_hta" if result.receiving == "hta" else "message_to_receiving_service")
-        else:
-            ended.append(ENDED_HOW[result.kind])
-    if outcome.contact.contacted_by in (ContactedBy.AUTHORITY, ContactedBy.PROFESSIONAL) and any(
-        isinstance(r, SocialCareInitiation) and r.made_with_consent for r in outcome.results
-    ):
-        ended.append("referred_with_contact_made")
-    authority = outcome.contact.authority
-    return StatisticsEvent(
-        contact_date=day,
-        unit=outcome.unit,
-        main_reason=outcome.reasons.main,
-        additional_reasons=tuple(outcome.reasons.additional),
-        contacted_by=outcome.contact.contacted_by.value,
-        authority_kind=authority.kind.value if authority else None,
-        channel=outcome.contact.channel.value,
-        ended_how=tuple(dict.fromkeys(ended)),
-        duration_minutes=duration_minutes(outcome.guidance.started_at, outcome.guidance.ended_at),
-        led_to_client_relationship=outcome.led_to_client_relationship,
-        anonymous=outcome.client.anonymous,
-    )

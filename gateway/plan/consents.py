@@ -12,15 +12,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from gateway.consents.rules import consent_problems
 from gateway.contract.outcome_v1 import ConsentGiven, OutcomeV1
-from gateway.plan import Action
-
-BASIS_KELA = "Kela Y100: suostumus henkilötietojen vaihtoon ja käsittelyyn (Kelan on saatava suostumus itse)"
-BASIS_HEALTH = (
-    "Laki sosiaali- ja terveydenhuollon asiakastietojen käsittelystä 703/2023; "
-    "EU:n tietosuoja-asetus 9 art. (terveystiedot erityisenä henkilötietoryhmänä)"
-)
+from gateway.plan.bases import basis
+from gateway.plan.consent_validity import consent_problems
+from gateway.plan.model import Action
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +66,7 @@ def consent_actions(facts: ConsentFacts, *, suffix: str, consent_id: str | None 
                 "kela",
                 "kela_consent",
                 "kela-consent",
-                BASIS_KELA,
+                basis("kela-consent"),
                 f"Register the client's {facts.form} consent with Kela: Kela must hold it itself.",
                 facts.payload(consent_id=consent_id),
             )
@@ -83,12 +78,39 @@ def consent_actions(facts: ConsentFacts, *, suffix: str, consent_id: str | None 
                 "lifecare",
                 "fhir_consent",
                 "health-consent",
-                BASIS_HEALTH,
+                basis("health-consent"),
                 "The consent covers health data: recorded in the patient register as a FHIR Consent.",
                 facts.payload(consent_id=consent_id),
             )
         )
     return actions
+
+
+def revocation_action(kind: str, action_key: str, facts: ConsentFacts, consent_id: str, reason: str) -> Action:
+    """What a delivered registration becomes when the client revokes the consent: a new version of it.
+
+    ``kind`` and ``action_key`` are the delivered registration's; the revocation supersedes it.
+    """
+    payload = {**facts.payload(status="inactive", consent_id=consent_id), "revocation_reason": reason}
+    if kind == "kela_consent":
+        return Action(
+            f"{action_key}:revocation",
+            "kela",
+            "kela_consent_revocation",
+            "kela-consent",
+            basis("kela-consent"),
+            "The client revoked the consent: Kela is told.",
+            payload,
+        )
+    return Action(
+        f"{action_key}:revocation",
+        "lifecare",
+        "fhir_consent",
+        "health-consent",
+        basis("health-consent"),
+        "The client revoked the consent: the FHIR Consent becomes inactive.",
+        payload,
+    )
 
 
 def facts_from_outcome(outcome: OutcomeV1, consent: ConsentGiven, day: date) -> ConsentFacts:
