@@ -175,6 +175,18 @@ class WorkerMetricsSettings(BaseModel):
     host: str = Field(default="127.0.0.1", description="Interface to listen on (0.0.0.0 in a container).")
 
 
+class StatisticsSettings(BaseModel):
+    """The anonymous statistics (``GATEWAY_STATISTICS__*``): see ``gateway.statistics.suppression``."""
+
+    suppression_k: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="Counts from 1 to k-1 (and shares and medians of fewer than k events) are never shown: "
+        "5 is what Finnish statistics authorities commonly use, so that a figure does not point at a person.",
+    )
+
+
 class GatewaySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", env_nested_delimiter="__", extra="ignore")
 
@@ -209,6 +221,7 @@ class GatewaySettings(BaseSettings):
     kanta: KantaSettings = KantaSettings()
     kela: KelaSettings = KelaSettings()
     oidc: OidcSettings = OidcSettings()
+    statistics: StatisticsSettings = StatisticsSettings()
 
     @property
     def clock_skew(self) -> timedelta:
