@@ -31,6 +31,7 @@ from gateway.outcomes.routes import router as outcomes_router
 from gateway.problems import install_problem_handlers
 from gateway.settings import GatewaySettings
 from gateway.state import GatewayState, build_state
+from gateway.statistics.routes import router as statistics_router
 
 access_log = get_logger("gateway.access")
 
@@ -76,6 +77,7 @@ def create_app(
                 "name": "ops",
                 "description": "Operators: the delivery queues across clients, actions on them, back-ends.",
             },
+            {"name": "statistics", "description": "Anonymous statistics by period and unit, small cells suppressed."},
             {"name": "health", "description": "Liveness, readiness, metrics."},
         ],
     )
@@ -88,6 +90,7 @@ def create_app(
     app.include_router(bookings_router)
     app.include_router(audit_router)
     app.include_router(ops_router)
+    app.include_router(statistics_router)
     install_console(app)
 
     @app.middleware("http")
