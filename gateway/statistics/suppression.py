@@ -10,8 +10,9 @@ figures are bound by additive *lines*: a row of periods adds up to its whole-ran
 add up to "all units", and, where every event is in exactly one category (main reason, channel, ...),
 the categories add up to the period's event count. When a line whose total is shown has exactly one
 hidden member, that member would be the total minus the others; so the smallest shown non-zero member
-of the line is hidden too (the total itself if no such member exists). Hiding a cell can break
-another line, so the rule is applied until nothing changes. Statistics Finland and THL follow the
+of the line is hidden too, unless hiding it would expose a line that nothing could protect any more (a
+line whose total is a locked event count); then the line's total is hidden instead. Hiding a cell
+can expose another line, so the rule is applied until nothing changes. Statistics Finland and THL follow the
 same practice; it does not protect against every combination of several tables, but it never leaves
 a single hidden cell beside a shown total.
 
@@ -59,23 +60,50 @@ def complementary(
     result = set(hidden)
     all_lines = tuple(lines)
     rank = order or {}
+    lines_of: dict[T, list[Line[T]]] = {}
+    for line in all_lines:
+        for cell in (line.total, *line.members):
+            lines_of.setdefault(cell, []).append(line)
+
+    def exposed(line: Line[T]) -> bool:
+        """A shown total beside exactly one hidden member."""
+        return line.total not in result and sum(1 for member in line.members if member in result) == 1
+
+    def repairable(line: Line[T]) -> bool:
+        return line.total not in locked or any(
+            member not in result and member not in locked and counts.get(member, 0) > 0 for member in line.members
+        )
+
+    def safe(candidate: T) -> bool:
+        """Hiding ``candidate`` leaves no line exposed that nothing could protect (its total being locked)."""
+        result.add(candidate)
+        try:
+            return all(not exposed(line) or repairable(line) for line in lines_of.get(candidate, ()))
+        finally:
+            result.discard(candidate)
+
     changed = True
     while changed:
         changed = False
         for line in all_lines:
-            if line.total in result:
+            if not exposed(line):
                 continue
-            if sum(1 for member in line.members if member in result) != 1:
-                continue
-            candidates = [
-                member
-                for member in line.members
-                if member not in result and member not in locked and counts.get(member, 0) > 0
-            ]
-            if candidates:
-                result.add(min(candidates, key=lambda member: (counts.get(member, 0), rank.get(member, 0))))
-                changed = True
+            candidates = sorted(
+                (
+                    member
+                    for member in line.members
+                    if member not in result and member not in locked and counts.get(member, 0) > 0
+                ),
+                key=lambda member: (counts.get(member, 0), rank.get(member, 0)),
+            )
+            good = [member for member in candidates if safe(member)]
+            if good:
+                result.add(good[0])
             elif line.total not in locked:
                 result.add(line.total)
-                changed = True
+            elif candidates:
+                result.add(candidates[0])
+            else:
+                continue
+            changed = True
     return result
