@@ -116,9 +116,7 @@ async def test_no_personal_value_of_the_examples_appears_in_any_statistics_answe
         if client.get("given_names"):
             personal.add(f"{client['given_names']} {client['family_name']}")
 
-    answers = [
-        (await gw.api.get(path, params=wide())).content for path in ("/v1/statistics", "/v1/statistics.csv")
-    ]
+    answers = [(await gw.api.get(path, params=wide())).content for path in ("/v1/statistics", "/v1/statistics.csv")]
     book = load_workbook(io.BytesIO((await gw.api.get("/v1/statistics.xlsx", params=wide())).content))
     cells = " ".join(str(c) for sheet in book for row in sheet.iter_rows(values_only=True) for c in row)
     text = " ".join(a.decode("utf-8-sig") for a in answers) + cells

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
 
 from openpyxl import load_workbook
 
@@ -14,9 +13,9 @@ from gateway.statistics.csv_export import to_csv
 from gateway.statistics.labels import labels_for
 from gateway.statistics.periods import Period
 from gateway.statistics.report import Report, build_report
+from gateway.statistics.tally import tally_events
 from gateway.statistics.xlsx_export import to_xlsx
 from tests.unit.test_statistics_figures import SHARES, SHARES_DAY, event
-from gateway.statistics.tally import tally_events
 
 DAY = SHARES_DAY
 EVENTS = [*SHARES, *(event(DAY, unit="=HYPERLINK(1)") for _ in range(5))]

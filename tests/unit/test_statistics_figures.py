@@ -96,7 +96,11 @@ def test_a_unit_that_alone_is_hidden_beside_all_units_hides_the_next_smallest_un
 
     figures = report(events, Window(day, day, Period.DAY))
 
-    assert [(row.unit, row.values) for row in figures.events] == [(ALL_UNITS, (9, 9)), ("A", (None, None)), ("B", (None, None))]
+    assert [(row.unit, row.values) for row in figures.events] == [
+        (ALL_UNITS, (9, 9)),
+        ("A", (None, None)),
+        ("B", (None, None)),
+    ]
 
 
 def test_zero_is_shown_as_zero_and_k_is_configurable() -> None:
