@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from gateway.console.render import page
 from gateway.console.session import ConsoleSession, session_requiring
-from gateway.routing import FINNISH_TIME
+from gateway.plan.days import FINNISH_TIME
 from gateway.state import get_state
 from gateway.statistics import csv_export, xlsx_export
 from gateway.statistics.aggregate import ALL_UNITS, WHOLE_RANGE, Window

@@ -33,7 +33,7 @@ AUTHORITY_KIND: Mapping[str, str] = {
     AuthorityKind.OTHER: "Muu viranomainen",
     NO_AUTHORITY: "Ei viranomaisen yhteydenotto",
 }
-# The codes gateway.routing.build_statistics writes into ended_how.
+# The codes gateway.plan.statistics.build_statistics writes into ended_how.
 ENDED_HOW: Mapping[str, str] = {
     "advice_sufficient": "Neuvonta riitti",
     "handed_to_pta": "Siirretty palvelutarpeen arviointiin",

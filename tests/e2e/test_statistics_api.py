@@ -12,7 +12,7 @@ import pytest
 from openpyxl import load_workbook
 
 from gateway.examples import move_dates
-from gateway.routing import FINNISH_TIME
+from gateway.plan.days import FINNISH_TIME
 from tests.support.harness import EXAMPLES, Harness, running_gateway
 
 
