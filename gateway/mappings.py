@@ -1,4 +1,5 @@
-"""The mapping set: local variation as data (reason codes, units, OIDs, channels, deadlines, Kela topics).
+"""The mapping set: local variation as data (reason codes, units, OIDs, channels, deadlines, Kela topics,
+statistics codes).
 
 Loaded from a folder of YAML files (``mappings/default`` ships with the product), validated with
 pydantic at this boundary and handed around as one immutable :class:`MappingSet`. Its ``version``
@@ -27,6 +28,7 @@ MAPPING_FILES = (
     "channels.yaml",
     "deadlines.yaml",
     "kela.yaml",
+    "statistics.yaml",
 )
 
 Oid = str
@@ -106,6 +108,21 @@ class KelaCodes(_Frozen):
     topics: dict[str, KelaTopic] = Field(min_length=1)
 
 
+class StatisticsCodes(_Frozen):
+    """Where each kind of result says the guidance ended, and the Finnish displays of the statistics' codes."""
+
+    ended_how: dict[str, str] = Field(min_length=1)
+    displays: dict[Literal["ended_how", "contacted_by", "authority_kind"], dict[str, str]]
+
+    @model_validator(mode="after")
+    def _every_code_displayed(self) -> StatisticsCodes:
+        shown = self.displays.get("ended_how", {})
+        missing = sorted({code for code in self.ended_how.values() if code not in shown})
+        if missing:
+            raise ValueError(f"statistics.displays.ended_how lacks a display for {', '.join(missing)}")
+        return self
+
+
 class DeadlineRule(_Frozen):
     id: str
     applies_to: Literal["guidance_contact", "social_care_initiation", "child_welfare_notice", "health_care_handover"]
@@ -141,6 +158,7 @@ class MappingSet(_Frozen):
     channels: dict[str, ChannelMapping]
     rules: tuple[DeadlineRule, ...]
     kela: KelaCodes
+    statistics: StatisticsCodes
 
     @model_validator(mode="after")
     def _hta_present(self) -> MappingSet:

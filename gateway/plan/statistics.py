@@ -17,29 +17,23 @@ from gateway.contract.vocabulary import ContactedBy
 from gateway.mappings import MappingSet
 from gateway.plan.model import StatisticsEvent
 
-ENDED_HOW = {
-    "advice_only": "advice_sufficient",
-    "social_care_initiation": "handed_to_pta",
-    "pending_social_care_matter": "message_to_receiving_service",
-    "direct_health_care_booking": "direct_booking",
-    "child_welfare_notice": "child_welfare_notice",
-    "kela_booking_request": "kela",
-    "third_sector_referral": "third_sector",
-}
-
 
 def build_statistics(outcome: OutcomeV1, mappings: MappingSet, day: date) -> StatisticsEvent:
-    """The anonymous statistics event: codes, counts and flags only."""
+    """The anonymous statistics event: codes, counts and flags only.
+
+    Where the guidance ended is the mapping set's code list (``statistics.ended_how``), by result kind.
+    """
+    ended_how = mappings.statistics.ended_how
     ended: list[str] = []
     for result in outcome.results:
-        if isinstance(result, HealthCareHandover):
-            ended.append("handed_to_hta" if result.receiving == "hta" else "message_to_receiving_service")
+        if isinstance(result, HealthCareHandover) and result.receiving == "hta":
+            ended.append(ended_how["health_care_handover_hta"])
         else:
-            ended.append(ENDED_HOW[result.kind])
+            ended.append(ended_how[result.kind])
     if outcome.contact.contacted_by in (ContactedBy.AUTHORITY, ContactedBy.PROFESSIONAL) and any(
         isinstance(r, SocialCareInitiation) and r.made_with_consent for r in outcome.results
     ):
-        ended.append("referred_with_contact_made")
+        ended.append(ended_how["authority_contact_with_consent"])
     authority = outcome.contact.authority
     return StatisticsEvent(
         contact_date=day,

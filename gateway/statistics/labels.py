@@ -1,4 +1,4 @@
-"""Finnish displays of the statistics' codes: reasons, channels and units from the active mappings, the rest here. Pure.
+"""Finnish displays of the statistics' codes, from the active mappings (``statistics.yaml`` and the others). Pure.
 
 A code the mappings no longer know (an old unit, a retired reason) is shown as the code itself:
 statistics span mapping versions, and a figure must not vanish because its display did.
@@ -9,42 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from gateway.contract.vocabulary import AuthorityKind, Channel, ContactedBy
+from gateway.contract.vocabulary import Channel
 from gateway.mappings import MappingSet
 from gateway.statistics.aggregate import ALL_UNITS, WHOLE_RANGE
 from gateway.statistics.tally import DURATION_BINS, NO, NO_AUTHORITY, YES
 
-CONTACTED_BY: Mapping[str, str] = {
-    ContactedBy.CLIENT: "Asiakas itse",
-    ContactedBy.RELATIVE: "Omainen tai läheinen",
-    ContactedBy.AUTHORITY: "Viranomainen",
-    ContactedBy.PROFESSIONAL: "Ammattilainen",
-    ContactedBy.ANONYMOUS: "Anonyymi yhteydenottaja",
-}
-AUTHORITY_KIND: Mapping[str, str] = {
-    AuthorityKind.SCHOOL: "Koulu",
-    AuthorityKind.EARLY_CHILDHOOD_EDUCATION: "Varhaiskasvatus",
-    AuthorityKind.POLICE: "Poliisi",
-    AuthorityKind.KELA: "Kela",
-    AuthorityKind.HEALTH_CARE: "Terveydenhuolto",
-    AuthorityKind.SOCIAL_CARE: "Sosiaalihuolto",
-    AuthorityKind.EMPLOYMENT_SERVICES: "Työllisyyspalvelut",
-    AuthorityKind.EMERGENCY_SERVICES: "Pelastus- ja ensihoitopalvelut",
-    AuthorityKind.OTHER: "Muu viranomainen",
-    NO_AUTHORITY: "Ei viranomaisen yhteydenotto",
-}
-# The codes gateway.plan.statistics.build_statistics writes into ended_how.
-ENDED_HOW: Mapping[str, str] = {
-    "advice_sufficient": "Neuvonta riitti",
-    "handed_to_pta": "Siirretty palvelutarpeen arviointiin",
-    "handed_to_hta": "Siirretty hoidon tarpeen arviointiin",
-    "message_to_receiving_service": "Viesti vastaanottavalle palvelulle",
-    "direct_booking": "Suora ajanvaraus",
-    "child_welfare_notice": "Lastensuojeluilmoitus",
-    "kela": "Ohjattu Kelaan",
-    "third_sector": "Ohjattu järjestöön",
-    "referred_with_contact_made": "Ohjattu eteenpäin, yhteys otettu",
-}
+NO_AUTHORITY_NAME = "Ei viranomaisen yhteydenotto"
 YES_NO: Mapping[str, str] = {YES: "Kyllä", NO: "Ei"}
 DURATION: Mapping[str, str] = {label: f"{label} min" for _, label in DURATION_BINS}
 ALL_UNITS_NAME = "Kaikki yksiköt"
@@ -78,6 +48,7 @@ def period_name(period: str) -> str:
 
 def labels_for(mappings: MappingSet) -> Labels:
     reasons = {code: reason.display for code, reason in mappings.reasons.items()}
+    displays = mappings.statistics.displays
     channels = {str(code): code.value for code in Channel} | {
         code: channel.display for code, channel in mappings.channels.items()
     }
@@ -85,10 +56,10 @@ def labels_for(mappings: MappingSet) -> Labels:
         by_dimension={
             "main_reason": reasons,
             "additional_reasons": reasons,
-            "contacted_by": dict(CONTACTED_BY),
-            "authority_kind": dict(AUTHORITY_KIND),
+            "contacted_by": dict(displays.get("contacted_by", {})),
+            "authority_kind": {**displays.get("authority_kind", {}), NO_AUTHORITY: NO_AUTHORITY_NAME},
             "channel": channels,
-            "ended_how": dict(ENDED_HOW),
+            "ended_how": dict(displays.get("ended_how", {})),
             "duration": dict(DURATION),
             "client_relationship": dict(YES_NO),
             "anonymous": dict(YES_NO),
