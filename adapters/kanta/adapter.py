@@ -1,8 +1,9 @@
 """The Kanta adapter: social care documents archived in the Kanta social care client data archive.
 
 One delivery is one document (``payload["document"]`` names its THL structure). The adapter
-renders it (:mod:`adapters.kanta.render`), checks it against CDA R2 + the Finnish local header and
-the Sosmeta JSON Schema before anything leaves (a document we cannot make valid is a RenderError,
+renders it (:mod:`adapters.kanta.render`), signs it with the organisation's key
+(:mod:`adapters.kanta.signing`), checks it against the HL7 Finland CDA R2 schema and the Sosmeta
+JSON Schema before anything leaves (a document we cannot make valid is a RenderError,
 never the archive's problem), wraps it in the HL7 V3 archive request and sends it. An archive that
 already holds the document (a resend after a lost answer) counts as delivered.
 
@@ -14,6 +15,7 @@ held the document). A new version of the same document reads the first five back
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -22,10 +24,17 @@ from adapters.kanta import validation
 from adapters.kanta.client import KantaClient, Receipt
 from adapters.kanta.errors import HANDLED, AlreadyArchived, translate
 from adapters.kanta.message import build_archive_message
-from adapters.kanta.render import RenderedDocument, document_ids, render_document
+from adapters.kanta.render import RenderedDocument, document_ids, render_document, sign_rendered
 from adapters.kanta.settings import KantaSettings
+from adapters.kanta.signing import SigningIdentity, load_identity
 from adapters.kanta.structures import structure_for
-from gateway.errors import BackendRejected, BackendUnavailable, RenderError, TransientDeliveryError
+from gateway.errors import (
+    BackendRejected,
+    BackendUnavailable,
+    ConfigurationError,
+    RenderError,
+    TransientDeliveryError,
+)
 from gateway.mappings import MappingSet
 from gateway.outbox.adapter import DeliveryResult, DeliveryWork
 from gateway.redaction import personal_values, redact
@@ -50,16 +59,30 @@ class KantaAdapter:
     ) -> None:
         self.client = client or KantaClient(settings, wsdl_url=wsdl_url)
         self.clock = clock
+        self.settings = settings
+        self._identity: SigningIdentity | None = None
+
+    async def identity(self) -> SigningIdentity:
+        """The signing key and certificate, read (or, for development, generated) on first use."""
+        if self._identity is None:
+            try:
+                # Off the event loop: generating the development key takes a noticeable moment.
+                self._identity = await asyncio.to_thread(load_identity, self.settings)
+            except (OSError, ValueError) as exc:
+                raise ConfigurationError(f"the Kanta signing key or certificate cannot be read: {exc}") from None
+        return self._identity
 
     async def deliver(self, work: DeliveryWork, mappings: MappingSet) -> DeliveryResult:
         personal = personal_values(work.payload)
-        rendered = render_work(work, mappings)
+        now = self.clock()
+        rendered = render_work(work, mappings, identity=await self.identity(), signed_at=now)
         message = build_archive_message(
             rendered.document_bytes,
             rendered.metadata,
             message_id=str(uuid.uuid4()),
-            created_at=self.clock(),
+            created_at=now,
             sender_oid=mappings.organisation.oid,
+            settings=self.settings,
         )
         _require_valid("the archive request", validation.validate_xml(validation.message_schema(), message), personal)
         try:
@@ -89,8 +112,14 @@ class KantaAdapter:
         await self.client.aclose()
 
 
-def render_work(work: DeliveryWork, mappings: MappingSet) -> RenderedDocument:
-    """The checked document of one delivery; RenderError when it cannot be made valid."""
+def render_work(
+    work: DeliveryWork,
+    mappings: MappingSet,
+    *,
+    identity: SigningIdentity | None = None,
+    signed_at: datetime | None = None,
+) -> RenderedDocument:
+    """The checked document of one delivery, signed by ``identity`` when given; RenderError if it cannot be valid."""
     if work.kind != KIND:
         raise RenderError(f"the Kanta adapter delivers {KIND}, not {work.kind!r}")
     if work.document_version > 1 and not work.previous_refs:
@@ -105,6 +134,8 @@ def render_work(work: DeliveryWork, mappings: MappingSet) -> RenderedDocument:
         previous_refs=work.previous_refs,
     )
     rendered = render_document(work.payload, mappings, ids=ids, schema=validation.sosmeta_schema(structure.oid))
+    if identity is not None:
+        rendered = sign_rendered(rendered, identity, signed_at=signed_at or _utcnow())
     personal = personal_values(work.payload)
     _require_valid(structure.title, validation.validate_content(structure.oid, rendered.content.data), personal)
     _require_valid("the CDA document", validation.validate_document(rendered.document), personal)

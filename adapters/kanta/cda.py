@@ -6,13 +6,17 @@ Layout (an assumption of this project; see :mod:`adapters.kanta.render` for the 
   Sosmeta structure OID (its version included) the document follows; ``id`` = the document OID
   (root only); ``code`` = register type 1.2.246.537.6.1264 code 1, sosiaalihuollon asiakasrekisteri
   (where a Finnish CDA header carries the register, "potilasrekisteritunnus" on the patient side);
-  effectiveTime = the end of the guidance contact; confidentialityCode R; languageCode fi; setId =
-  the first version's OID; versionNumber; recordTarget = the client (child, for a child welfare
+  effectiveTime = the end of the guidance contact; confidentialityCode from Kanta's code system;
+  languageCode fi; setId = the first version's OID; versionNumber; recordTarget = the client (child, for a child welfare
   notice) by hetu (root 1.2.246.21); author = the guidance worker (id under the mapping set's
   worker identifier system) of the guidance unit; custodian = the register keeper; a new version
   names the version it replaces (relatedDocument RPLC); componentOf = the guidance contact's period.
-* **hl7fi:localHeader** between componentOf and component: softwareSupport and functionCode = the
-  document's service task (palvelutehtävä, 1.2.246.537.6.1221).
+* **hl7fi:localHeader** between componentOf and component, with the fields the reference documents
+  carry, in the HL7 Finland schema's order: fileFormat (CDA R2), softwareSupport, functionCode = the
+  document's service task (palvelutehtävä, 1.2.246.537.6.1221), recordStatus (ready for archiving),
+  signatureCollection (added by :mod:`adapters.kanta.signing`) and custodianTypeCode (public).
+  documentType, retentionPeriodClass and patientHomeMunicipality are left out: their social welfare
+  values are not public here (the references carry the patient archive's).
 * **Body**: one section titled with the structure's name whose text is the narrative (display form)
   and whose entries are the structured content (observationMedia, application/json, base64) and
   each statutory deadline as an intended act with its due date (``effectiveTime/high``). The entries
@@ -31,6 +35,7 @@ from lxml import etree
 
 from adapters.kanta import structures as cs
 from adapters.kanta.content import FINNISH_TIME, Content, Deadline
+from adapters.kanta.signing import body_id
 from gateway.errors import RenderError
 from gateway.mappings import MappingSet
 
@@ -103,7 +108,7 @@ def build_cda(
     _sub(period, "low", value=ts(str(guidance.get("started_at"))))
     _sub(period, "high", value=ts(str(guidance.get("ended_at"))))
     _local_header(doc, content)
-    _body(doc, content, narrative, content_json)
+    _body(doc, content, narrative, content_json, document_oid=ids.document_oid)
     return doc
 
 
@@ -135,20 +140,32 @@ def _author(
 
 def _local_header(doc: etree._Element, content: Content) -> None:
     header = etree.SubElement(doc, f"{{{HL7FI}}}localHeader")
+    _fi_code(header, "fileFormat", cs.FILE_FORMAT, cs.FILE_FORMAT_CDA)
     software = etree.SubElement(header, f"{{{HL7FI}}}softwareSupport", product=SOFTWARE[0], version=SOFTWARE[1])
     software.text = "asiakasohjaus gateway"
+    _fi_code(header, "functionCode", cs.SERVICE_TASK, (content.service_task.code, content.service_task.display))
+    _fi_code(header, "recordStatus", cs.RECORD_STATUS, cs.RECORD_READY)
+    _fi_code(header, "custodianTypeCode", cs.CUSTODIAN_TYPE, cs.CUSTODIAN_PUBLIC)
+
+
+def _fi_code(header: etree._Element, name: str, system: str, coding: tuple[str, str]) -> None:
     etree.SubElement(
         header,
-        f"{{{HL7FI}}}functionCode",
-        code=content.service_task.code,
-        codeSystem=cs.SERVICE_TASK,
-        codeSystemName=cs.CODE_SYSTEM_NAMES[cs.SERVICE_TASK],
-        displayName=content.service_task.display,
+        f"{{{HL7FI}}}{name}",
+        code=coding[0],
+        codeSystem=system,
+        codeSystemName=cs.CODE_SYSTEM_NAMES[system],
+        displayName=coding[1],
     )
 
 
-def _body(doc: etree._Element, content: Content, narrative: etree._Element, content_json: bytes) -> None:
-    section = _sub(_sub(_sub(_sub(doc, "component"), "structuredBody"), "component"), "section")
+def _body(
+    doc: etree._Element, content: Content, narrative: etree._Element, content_json: bytes, *, document_oid: str
+) -> None:
+    body = _sub(_sub(doc, "component"), "structuredBody")
+    # The ID the signature references (signing.body_id), as the reference documents carry it.
+    body.set("ID", body_id(document_oid))
+    section = _sub(_sub(body, "component"), "section")
     _sub(section, "templateId", root=content.structure.oid)
     _sub(section, "title", text=content.structure.title)
     section.append(narrative)

@@ -11,24 +11,33 @@ into ONE HL7 CDA R2 document:
 2. the *display form* - the CDA narrative block (``section/text``), rendered from that same JSON;
 3. the *metadata* - the Finnish CDA R2 header, with the HL7 Finland local header (``hl7fi:``).
 
-The document must validate against the normative CDA R2 schema extended only by the local header
-(``schemas/cda-fi/CDA_Fi.xsd``) and its JSON against the Sosmeta schema; :mod:`adapters.kanta.validation`
-checks both before anything is sent.
+The document must validate against the HL7 Finland CDA R2 schema, unchanged
+(``schemas/hl7fi-cda/CDA_Fi.xsd``), and its JSON against the Sosmeta schema;
+:mod:`adapters.kanta.validation` checks both before anything is sent.
 
-**Identity.** A document's OID is derived from the delivery: ``{document_oid_root}.{uuid(delivery).int}
-.{version}``, so a resend of the same delivery is the same document and the archive recognises it
-(a duplicate archive request answers "already archived"). A new version is a new delivery: its own
-OID, the set id of the first version, and ``replaces`` = the previous delivery's references.
-The OID is about 70 characters with the default root; an archive that limits OIDs to 64 characters
-would need a shorter derivation (e.g. a shorter root).
+**Identity.** A document's OID is derived from the delivery, deterministically, so a resend of
+the same delivery is the same document and the archive recognises it (a duplicate archive request
+answers "already archived"): ``{document_oid_root}.{n}.{version}``, where ``n`` is the SHA-256 of
+the delivery id reduced to as many decimal digits as keep the whole OID within 64 characters (the
+limit Kanta's OIDs follow). With the default root that is 31 digits (about 103 bits), so two
+deliveries meeting on one OID is not a practical concern; a root so long that fewer than 20 digits
+(66 bits) remain is refused. A new version is a new delivery: its own OID, the set id of the first
+version, and ``replaces`` = the previous delivery's references.
+
+**Signature.** :func:`sign_rendered` adds the organisation's signature
+(:mod:`adapters.kanta.signing`) to a rendered document; rendering itself stays pure.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import hashlib
 import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from lxml import etree
@@ -37,6 +46,7 @@ from adapters.kanta.cda import DocumentIds, PreviousVersion, build_cda, ts
 from adapters.kanta.content import Content, build_content
 from adapters.kanta.message import DocumentMetadata, interaction_for
 from adapters.kanta.narrative import render_narrative
+from adapters.kanta.signing import SigningIdentity, sign_document
 from gateway.errors import RenderError
 from gateway.mappings import MappingSet
 
@@ -69,12 +79,24 @@ class RenderedDocument:
         }
 
 
+MAX_OID_LENGTH = 64
+MIN_OID_DIGITS = 20
+
+
 def document_oid(root: str, delivery_id: str, version: int) -> str:
-    """The deterministic OID of ``delivery_id``'s document (version ``version``)."""
+    """The deterministic OID (at most 64 characters) of ``delivery_id``'s document, version ``version``."""
     try:
-        number = uuid.UUID(delivery_id).int
+        identity = uuid.UUID(delivery_id).bytes
     except ValueError:
         raise RenderError("the delivery id is not a UUID: no document OID can be derived from it") from None
+    digits = MAX_OID_LENGTH - len(root) - len(str(version)) - 2
+    if digits < MIN_OID_DIGITS:
+        raise RenderError(
+            f"the document OID root is too long: {MAX_OID_LENGTH}-character OIDs leave it {digits} digits, "
+            f"fewer than {MIN_OID_DIGITS}"
+        )
+    # An OID arc has no leading zeros: the number is written as is, so it may be shorter than `digits`.
+    number = int.from_bytes(hashlib.sha256(identity).digest(), "big") % 10**digits
     return f"{root}.{number}.{version}"
 
 
@@ -125,6 +147,17 @@ def render_document(
         replaces=(replaces.document_oid, replaces.set_id, replaces.version) if replaces else None,
     )
     return RenderedDocument(content, content_json, document, serialise_document(document), ids, metadata)
+
+
+def sign_rendered(rendered: RenderedDocument, identity: SigningIdentity, *, signed_at: datetime) -> RenderedDocument:
+    """The same document signed by ``identity`` at ``signed_at`` (the rendered one is left as it was)."""
+    document = copy.deepcopy(rendered.document)
+    sign_document(document, identity, signed_at=signed_at)
+    signed = serialise_document(document)
+    # Read back from the bytes: signxml builds the ds: elements namespace-less in memory and lets
+    # serialisation put them in the xmldsig namespace, so the bytes, not the tree, are the document.
+    reread = etree.fromstring(signed, parser=etree.XMLParser(resolve_entities=False, no_network=True))
+    return dataclasses.replace(rendered, document=reread, document_bytes=signed)
 
 
 def serialise_content(data: Mapping[str, Any]) -> bytes:

@@ -1,8 +1,12 @@
 """The simulated archive's state and rules: what it accepts, what it refuses and why (no HTTP here).
 
 An archive request is checked in the order a real archive would have to: the HL7 V3 message
-against its schema and interaction, the document decoded and parsed safely, the CDA R2 document
-against CDA R2 + the Finnish local header, the header's rules (register, ids, hetu, function code,
+against its schema and interaction, the message's structure as the published messages have it
+(versionCode, profile ids, acceptAckCode, receiver = this archive, the control act's trigger event,
+service request and requesting organisation, the document's status, completion and storage codes),
+the ``multipart/related`` MIME body decoded and the document parsed safely, the CDA document against
+the HL7 Finland CDA R2 schema, the document's signature (verified against the certificates the
+archive trusts: a document changed after signing is refused), the header's rules (register, ids, hetu, function code,
 metadata repeated in the message), every code system named anywhere in the document, the
 structured content against the Sosmeta JSON Schema of the declared structure, and finally the
 archive's own state: a document id is archived once; a new version must replace the latest
@@ -14,8 +18,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import email
+import email.message
+import email.policy
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -25,12 +32,21 @@ from lxml import etree
 
 from adapters.kanta import structures as cs
 from adapters.kanta import validation
-from adapters.kanta.message import ARCHIVE_NEW, ARCHIVE_NEW_VERSION
+from adapters.kanta.message import (
+    ACCEPT_ACK,
+    ARCHIVE_NEW,
+    ARCHIVE_NEW_VERSION,
+    HL7_VERSION,
+    MULTIPART,
+    TRIGGER_EVENTS,
+)
+from adapters.kanta.signing import SignatureRefused, verify_document
 from gateway.contract.hetu import InvalidHetu, parse_hetu
 
 V3 = "urn:hl7-org:v3"
 HL7FI = "urn:hl7finland"
 NS = {"v3": V3, "hl7fi": HL7FI}
+MAX_OID_LENGTH = 64
 
 
 class ArchiveFault(Exception):
@@ -107,15 +123,26 @@ def _classifications(node: Any) -> Iterator[str]:
 class SocialCareArchive:
     """The archive's documents, by id. One instance per simulator."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, trusted_certs: Sequence[bytes], device_oid: str, profile_ids: Sequence[str]) -> None:
         self.documents: dict[str, ArchivedRecord] = {}
+        self.trusted_certs = list(trusted_certs)
+        self.device_oid = device_oid
+        self.profile_ids = tuple(profile_ids)
 
     def archive(self, message: etree._Element, *, new_version: bool) -> ArchivedRecord:
         expected = ARCHIVE_NEW_VERSION if new_version else ARCHIVE_NEW
         _check_message(message, expected)
+        self._check_envelope(message, expected)
         meta = message.find("v3:controlActProcess/v3:subject/v3:clinicalDocument", NS)
         assert meta is not None  # the message schema requires it
         document = _decode(meta)
+        _check_document_schema(document)
+        try:
+            verify_document(document, self.trusted_certs)
+        except SignatureRefused as refused:
+            raise ArchiveFault(
+                "SignatureInvalid", str(refused), location="/ClinicalDocument/localHeader/signatureCollection"
+            ) from None
         structure, structured = _check_document(document, meta)
         document_id = _root(document, "v3:id")
         set_id = _root(document, "v3:setId")
@@ -169,6 +196,78 @@ class SocialCareArchive:
     def query(self, client_id: str) -> list[ArchivedRecord]:
         return [r for r in self.documents.values() if r.client_id == client_id]
 
+    def _check_envelope(self, message: etree._Element, interaction: str) -> None:
+        """The message's structure as the published messages have it; a fault names the element."""
+        act = "controlActProcess"
+        doc = f"{act}/subject/clinicalDocument"
+
+        def at(path: str) -> str:
+            return "/".join(f"v3:{step}" for step in path.split("/"))
+
+        profiles = tuple(str(p.get("root", "")) for p in message.findall("v3:profileId", NS))
+        performer = _root(message, at(f"{act}/authorOrPerformer/assignedPerson/representedOrganization/id"))
+        sender = _root(message, "v3:sender/v3:device/v3:id")
+        rules = (
+            (
+                _attr(message, "v3:versionCode", "code") == HL7_VERSION,
+                f"versionCode must be {HL7_VERSION}",
+                "versionCode",
+            ),
+            (profiles == self.profile_ids, "profileId must name this archive's message profiles", "profileId"),
+            (
+                _attr(message, "v3:acceptAckCode", "code") == ACCEPT_ACK,
+                f"acceptAckCode must be {ACCEPT_ACK}",
+                "acceptAckCode",
+            ),
+            (
+                _root(message, "v3:receiver/v3:device/v3:id") == self.device_oid,
+                "the receiver must be this archive's device id",
+                "receiver/device/id",
+            ),
+            (
+                _attr(message, at(f"{act}/code"), "code") == TRIGGER_EVENTS[interaction]
+                and _attr(message, at(f"{act}/code"), "codeSystem") == cs.HL7_TRIGGER_EVENT,
+                f"the trigger event of {interaction} is {TRIGGER_EVENTS[interaction]}",
+                f"{act}/code",
+            ),
+            (
+                _attr(message, at(f"{act}/reasonCode"), "codeSystem") == cs.SERVICE_REQUEST
+                and _attr(message, at(f"{act}/reasonCode"), "code") == cs.ARCHIVE_OWN_DOCUMENTS[0],
+                "reasonCode must be the archive service request PP1",
+                f"{act}/reasonCode",
+            ),
+            (
+                performer != "" and (sender == performer or sender.startswith(f"{performer}.")),
+                "authorOrPerformer must name the organisation whose device sends",
+                f"{act}/authorOrPerformer",
+            ),
+            (
+                _attr(message, at(f"{doc}/statusCode"), "code") == "completed",
+                "statusCode must be completed",
+                f"{doc}/statusCode",
+            ),
+            (
+                _attr(message, at(f"{doc}/completionCode"), "codeSystem") == cs.COMPLETION
+                and _attr(message, at(f"{doc}/completionCode"), "code") == cs.LEGALLY_AUTHENTICATED[0],
+                "completionCode must be LA: the archive takes signed documents only",
+                f"{doc}/completionCode",
+            ),
+            (
+                _attr(message, at(f"{doc}/storageCode"), "codeSystem") == cs.STORAGE
+                and _attr(message, at(f"{doc}/storageCode"), "code") == cs.STORAGE_ACTIVE[0],
+                "storageCode must be AC",
+                f"{doc}/storageCode",
+            ),
+            (
+                (message.find(at(f"{doc}/reasonCode"), NS) is not None) == (interaction == ARCHIVE_NEW_VERSION),
+                "a new version, and only a new version, carries the reason for replacing (reasonCode)",
+                f"{doc}/reasonCode",
+            ),
+        )
+        for ok, rule, where in rules:
+            if not ok:
+                raise ArchiveFault("MessageInvalid", rule, location=f"/{interaction}/{where}")
+
     def _check_replacement(self, parent: etree._Element, *, set_id: str, version: int) -> None:
         where = "/ClinicalDocument/relatedDocument/parentDocument"
         previous = self.documents.get(_root(parent, "v3:id"))
@@ -209,40 +308,51 @@ def _check_message(message: etree._Element, expected: str) -> None:
 
 
 def _decode(meta: etree._Element) -> etree._Element:
+    """The CDA document out of clinicalDocument/text: a multipart/related MIME body, one base64 part."""
+    where = "clinicalDocument/text"
     text = meta.find("v3:text", NS)
     assert text is not None  # the message schema requires it
-    if text.get("representation") != "B64" or text.get("mediaType") != "text/xml":
+    if text.get("mediaType") != MULTIPART:
+        raise ArchiveFault("DocumentNotDecodable", f"the document travels as a {MULTIPART} MIME body", location=where)
+    body = (text.text or "").strip().encode("utf-8")
+    mime = email.message_from_bytes(body, policy=email.policy.compat32)
+    parts = mime.get_payload() if mime.is_multipart() else None
+    if mime.get_content_type() != MULTIPART or not isinstance(parts, list) or len(parts) != 1:
+        raise ArchiveFault("DocumentNotDecodable", f"the {MULTIPART} body must hold exactly one part", location=where)
+    part = parts[0]
+    if not isinstance(part, email.message.Message):
+        raise ArchiveFault("DocumentNotDecodable", "the part is not a MIME entity", location=f"{where}/part")
+    if part.get_content_type() != "text/xml" or str(part.get("Content-Transfer-Encoding", "")).lower() != "base64":
+        raise ArchiveFault("DocumentNotDecodable", "the part must be base64 text/xml", location=f"{where}/part")
+    if str(part.get("Content-ID", "")).strip() != f"<{_root(meta, 'v3:id')}>":
         raise ArchiveFault(
-            "DocumentNotDecodable", "the document travels as text/xml in B64", location="clinicalDocument/text"
+            "DocumentNotDecodable", "the part's Content-ID must be the document id", location=f"{where}/Content-ID"
         )
     try:
-        raw = base64.b64decode("".join((text.text or "").split()), validate=True)
+        raw = base64.b64decode("".join(str(part.get_payload()).split()), validate=True)
         return validation.parse_xml(raw)
     except binascii.Error:
-        raise ArchiveFault(
-            "DocumentNotDecodable", "clinicalDocument/text is not base64", location="clinicalDocument/text"
-        ) from None
+        raise ArchiveFault("DocumentNotDecodable", "the part is not base64", location=f"{where}/part") from None
     except validation.XmlTooLarge:
-        raise ArchiveFault(
-            "DocumentTooLarge", "the document is over the size limit", location="clinicalDocument/text"
-        ) from None
+        raise ArchiveFault("DocumentTooLarge", "the document is over the size limit", location=where) from None
     except validation.UnsafeXml:
-        raise ArchiveFault("DocumentUnsafe", "the document declares a DTD", location="clinicalDocument/text") from None
+        raise ArchiveFault("DocumentUnsafe", "the document declares a DTD", location=where) from None
     except etree.XMLSyntaxError:
-        raise ArchiveFault(
-            "DocumentNotDecodable", "the document is not well-formed XML", location="clinicalDocument/text"
-        ) from None
+        raise ArchiveFault("DocumentNotDecodable", "the document is not well-formed XML", location=where) from None
 
 
-def _check_document(document: etree._Element, meta: etree._Element) -> tuple[cs.Structure, dict[str, Any]]:
+def _check_document_schema(document: etree._Element) -> None:
     problems = validation.validate_document(document)
     if problems:
         first = problems[0]
         raise ArchiveFault(
             "DocumentInvalid",
-            f"not valid CDA R2 with the Finnish local header: {first.message}",
+            f"not valid against the HL7 Finland CDA R2 schema: {first.message}",
             location=first.location,
         )
+
+
+def _check_document(document: etree._Element, meta: etree._Element) -> tuple[cs.Structure, dict[str, Any]]:
     structure = cs.BY_OID.get(_root(document, "v3:templateId"))
     if structure is None:
         raise ArchiveFault(
@@ -274,6 +384,12 @@ def _check_header(document: etree._Element, meta: etree._Element) -> None:
             "code",
         ),
         (_attr(document, "v3:id", "extension") == "", "id is an OID in root only", "id"),
+        (len(_root(document, "v3:id")) <= MAX_OID_LENGTH, f"id is at most {MAX_OID_LENGTH} characters", "id"),
+        (
+            _attr(document, "v3:confidentialityCode", "codeSystem") == cs.CONFIDENTIALITY,
+            "confidentialityCode is from Kanta's code system",
+            "confidentialityCode",
+        ),
         (
             _attr(document, "v3:recordTarget/v3:patientRole/v3:id", "root") == cs.HETU,
             "the client is identified by hetu",
@@ -300,6 +416,17 @@ def _check_header(document: etree._Element, meta: etree._Element) -> None:
         ("setId", _root(meta, "v3:setId"), _root(document, "v3:setId")),
         ("versionNumber", _attr(meta, "v3:versionNumber", "value"), _attr(document, "v3:versionNumber", "value")),
         ("recordTarget", _attr(meta, "v3:recordTarget/v3:patient/v3:id", "extension"), hetu),
+        ("effectiveTime", _attr(meta, "v3:effectiveTime", "value"), _attr(document, "v3:effectiveTime", "value")),
+        (
+            "confidentialityCode",
+            _attr(meta, "v3:confidentialityCode", "code"),
+            _attr(document, "v3:confidentialityCode", "code"),
+        ),
+        (
+            "custodian",
+            _root(meta, "v3:custodian/v3:assignedCustodian/v3:representedOrganization/v3:id"),
+            _root(document, "v3:custodian/v3:assignedCustodian/v3:representedCustodianOrganization/v3:id"),
+        ),
     ):
         if in_message != in_document:
             raise ArchiveFault(

@@ -10,9 +10,12 @@ What it serves:
 
 What it checks, and how strictly (see :mod:`adapters.kanta.sim_archive` for the rules): the SOAP
 request (parsed with entities, DTDs and the network off; a DTD is refused), the operation's
-wrapper against the WSDL's schema, the HL7 V3 message against ``wsdl/hl7v3-rcmr.xsd``, the CDA R2
-document against CDA R2 + the Finnish local header, the header, every code system, the Sosmeta JSON
-against THL's schema of the declared structure, duplicates and version chains. Refusals are SOAP
+wrapper against the WSDL's schema, the HL7 V3 message against ``wsdl/hl7v3-rcmr.xsd`` and the
+published messages' structure (receiver = this archive's device id, its profile ids), the
+``multipart/related`` body, the CDA document against the HL7 Finland CDA R2 schema, its signature
+against the certificates the archive trusts (by default the development certificate of
+:mod:`adapters.kanta.signing`), the header, every code system, the Sosmeta JSON against THL's schema
+of the declared structure, duplicates and version chains. Refusals are SOAP
 faults ``soap:Client.<Code>`` with a ``FaultDetail`` (code, location, document id) naming what is
 wrong; a document id that is already archived answers ``Client.DocumentAlreadyArchived``, which
 the client treats as "already delivered".
@@ -27,6 +30,7 @@ comes from :class:`adapters.faults.FaultInjector`, rendered as SOAP faults.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from lxml import etree
@@ -37,6 +41,8 @@ from starlette.routing import Route
 
 from adapters.faults import FaultInjector, FaultRule
 from adapters.kanta import validation
+from adapters.kanta.settings import KantaSettings
+from adapters.kanta.signing import load_identity
 from adapters.kanta.sim_archive import ArchivedRecord, ArchiveFault, SocialCareArchive, encode, receipt_time
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -63,8 +69,14 @@ def _wrapper_schema(wsdl: bytes) -> etree.XMLSchema:
 class KantaSimulator:
     """The ASGI app. Everything it knows lives on the instance."""
 
-    def __init__(self) -> None:
-        self.archive = SocialCareArchive()
+    def __init__(self, settings: KantaSettings | None = None, *, trusted_certs: Sequence[bytes] | None = None) -> None:
+        settings = settings or KantaSettings()
+        self._archive_config: dict[str, Any] = {
+            "trusted_certs": list(trusted_certs) if trusted_certs is not None else [load_identity(settings).cert_pem],
+            "device_oid": settings.archive_device_oid,
+            "profile_ids": settings.profile_ids,
+        }
+        self.archive = SocialCareArchive(**self._archive_config)
         self._wsdl = _wsdl_template()
         self._wrappers = _wrapper_schema(self._wsdl)
         self.app = Starlette(
@@ -159,7 +171,7 @@ class KantaSimulator:
         if route == "/_sim/documents" and method == "GET":
             return 200, {"documents": [r.summary() for r in self.archive.documents.values()]}
         if route == "/_sim/documents" and method == "DELETE":
-            self.archive = SocialCareArchive()
+            self.archive = SocialCareArchive(**self._archive_config)
             return 200, {"documents": []}
         if route.startswith("/_sim/documents/") and method == "GET":
             record = self.archive.documents.get(route.removeprefix("/_sim/documents/"))
@@ -252,6 +264,12 @@ def _injected_fault(rule: FaultRule) -> tuple[bytes, str]:
     return fault_envelope(fault_code, rule.message, code=code, location=None, document_id=None), SOAP_XML
 
 
-def create_simulator() -> FaultInjector:
-    """A fresh simulated archive with fault injection in front."""
-    return FaultInjector(KantaSimulator(), render_error=_injected_fault)
+def create_simulator(
+    settings: KantaSettings | None = None, *, trusted_certs: Sequence[bytes] | None = None
+) -> FaultInjector:
+    """A fresh simulated archive with fault injection in front.
+
+    It trusts ``trusted_certs`` (PEM), else the signing certificate ``settings`` names (by default
+    the development certificate, generated on first use).
+    """
+    return FaultInjector(KantaSimulator(settings, trusted_certs=trusted_certs), render_error=_injected_fault)

@@ -77,16 +77,38 @@ SUPPORT_NEED = "1.2.246.537.6.1282"  # Sosiaalihuolto - Tuen tarve
 CHANNEL = "1.2.246.537.6.1250"  # Sosiaalihuolto - Asiointitapa
 SOTE_ORGANISATION = "1.2.246.537.6.202"  # THL - SOTE-organisaatiorekisteri
 REGISTER_TYPE = "1.2.246.537.6.1264"  # rekisterityyppi: code 1 = sosiaalihuollon asiakasrekisteri
-CONFIDENTIALITY = "2.16.840.1.113883.5.25"  # HL7 Confidentiality
+# Kanta's own code systems, as the reference messages and documents carry them (published).
+CONFIDENTIALITY = "1.2.246.777.5.99902.2006"  # KanTa-palvelut - Asiakirjan luottamuksellisuus
+FILE_FORMAT = "1.2.246.537.5.40179.2008"  # eArkisto - Asiakirjan tiedostomuoto
+RECORD_STATUS = "1.2.246.537.5.40154.2008"  # eArkisto - Asiakirjan valmistumisen tila
+CUSTODIAN_TYPE = "1.2.246.537.5.40172.2008"  # eArkisto - Rekisteripitäjän laji
+SIGNATURE_TYPE = "1.2.246.537.5.40127.2006"  # KanTa-palvelut - Sähköisen allekirjoituksen tyyppi
+SERVICE_REQUEST = "1.2.246.537.5.40157.2008"  # eArkisto - Arkistosanomien palvelupyynnöt
+COMPLETION = "1.2.246.537.5.40115.2006"  # KanTa-palvelut - Dokumentin valmiusaste
+STORAGE = "1.2.246.537.5.40116.2006"  # KanTa-palvelut - Dokumentin arkistointikoodi (DocumentStorage)
+REPLACEMENT_REASON = "1.2.246.537.5.40178.2008"  # eArkisto - Asiakirjan korvauksen syy
+HL7_TRIGGER_EVENT = "2.16.840.1.113883.1.18"  # HL7 trigger event ids
 ACT_PRIORITY = "2.16.840.1.113883.5.7"  # HL7 ActPriority
 HL7_INTERACTION = "2.16.840.1.113883.1.6"  # HL7 interaction ids
 CDA_TYPE_ID = "2.16.840.1.113883.1.3"  # HL7 registered models (typeId of a CDA R2 document)
 
 SOCIAL_CARE_REGISTER = ("1", "Sosiaalihuollon asiakasrekisteri")
-# Assumption: the HL7 Confidentiality code R (restricted). Social care client documents are
-# confidential by law (laki sosiaalihuollon asiakkaan asemasta ja oikeuksista 812/2000 14 §); the
-# Kanta-specific confidentiality code system is not in the mapping set, so the HL7 one is used.
-RESTRICTED = ("R", "restricted")
+# Social care client documents are confidential by law (laki sosiaalihuollon asiakkaan asemasta ja
+# oikeuksista 812/2000 14 §). The code system is Kanta's (published: the reference documents carry
+# it, with code 5 "Terveydenhuollon salassapidettävä" for health care); the code for a social care
+# document is MODELLED: 3 "Salassa pidettävä", because the health care code cannot apply to the
+# social care register and the social welfare archive's own value list is not public here.
+RESTRICTED = ("3", "Salassa pidettävä")
+# Finnish local header values (published codes, as the references carry them).
+FILE_FORMAT_CDA = ("1", "CDA R2")
+RECORD_READY = ("3", "Arkistointivalmis")
+# MODELLED: a wellbeing services county is a public register keeper; a mapping would say otherwise.
+CUSTODIAN_PUBLIC = ("1", "Julkinen")
+SYSTEM_SIGNATURE = ("3", "Järjestelmäallekirjoitus / perusjärjestelmä")
+ARCHIVE_OWN_DOCUMENTS = ("PP1", "Arkistoi palvelujen antajan omia asiakirjoja")
+LEGALLY_AUTHENTICATED = ("LA", "Legally authenticated")
+STORAGE_ACTIVE = ("AC", "Active")
+CORRECTION = ("1", "Korjaus")
 
 CODE_SYSTEM_NAMES: dict[str, str] = {
     HETU: "Henkilötunnus",
@@ -96,7 +118,15 @@ CODE_SYSTEM_NAMES: dict[str, str] = {
     CHANNEL: "Sosiaalihuolto - Asiointitapa",
     SOTE_ORGANISATION: "THL - SOTE-organisaatiorekisteri",
     REGISTER_TYPE: "Rekisterityyppi",
-    CONFIDENTIALITY: "HL7 Confidentiality",
+    CONFIDENTIALITY: "KanTa-palvelut - Asiakirjan luottamuksellisuus 2008",
+    FILE_FORMAT: "eArkisto - Asiakirjan tiedostomuoto 2008",
+    RECORD_STATUS: "eArkisto - Asiakirjan valmistumisen tila 2008",
+    CUSTODIAN_TYPE: "eArkisto - Rekisteripitäjän laji 2008",
+    SIGNATURE_TYPE: "KanTa-palvelut - Sähköisen allekirjoituksen tyyppi",
+    SERVICE_REQUEST: "eArkisto - Arkistosanomien palvelupyynnöt 2008",
+    COMPLETION: "KanTa-palvelut - Dokumentin valmiusaste 2006",
+    STORAGE: "KanTa-palvelut - Dokumentin arkistointikoodi (DocumentStorage) 2006",
+    REPLACEMENT_REASON: "eArkisto - Asiakirjan korvauksen syy 2008",
     ACT_PRIORITY: "HL7 ActPriority",
 }
 

@@ -1,7 +1,9 @@
 """The Kanta adapter's schemas, and validation against them: the renderer, the simulator and tests share it.
 
 * ``schemas/cda-r2/`` - the normative HL7 CDA R2 schema, unchanged;
-* ``schemas/cda-fi/`` - CDA R2 extended by the HL7 Finland local header and nothing else;
+* ``schemas/hl7fi-cda/`` - the HL7 Finland CDA R2 schema with the Finnish header extensions
+  (``urn:hl7finland``), unchanged, as a public Kanta integration ships it: the schema Kanta
+  documents are validated against;
 * ``schemas/sosmeta/`` - THL's Sosmeta JSON Schemas of the structures used (and the export's LICENSE);
 * ``wsdl/hl7v3-rcmr.xsd`` - the modelled HL7 V3 archive request messages.
 
@@ -29,7 +31,7 @@ from gateway.logs import redact_text
 HERE = Path(__file__).resolve().parent
 SCHEMAS = HERE / "schemas"
 WSDL_DIR = HERE / "wsdl"
-CDA_FI_XSD = SCHEMAS / "cda-fi" / "CDA_Fi.xsd"
+CDA_FI_XSD = SCHEMAS / "hl7fi-cda" / "CDA_Fi.xsd"
 CDA_R2_XSD = SCHEMAS / "cda-r2" / "infrastructure" / "cda" / "CDA.xsd"
 MESSAGE_XSD = WSDL_DIR / "hl7v3-rcmr.xsd"
 MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
@@ -88,7 +90,7 @@ def parse_xml(data: bytes, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> etree._Ele
 
 @cache
 def cda_schema() -> etree.XMLSchema:
-    """CDA R2 + the Finnish local header: what every archived document must satisfy."""
+    """The HL7 Finland CDA R2 schema: what every archived document must satisfy."""
     return _xsd(CDA_FI_XSD)
 
 
@@ -163,7 +165,7 @@ def readable_path(tree: etree._ElementTree, path: str | None, line: int) -> str:
 
 
 def validate_document(element: etree._Element) -> list[Problem]:
-    """A CDA document against CDA R2 + the Finnish local header."""
+    """A CDA document against the HL7 Finland CDA R2 schema."""
     return validate_xml(cda_schema(), element)
 
 
