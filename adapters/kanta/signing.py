@@ -33,9 +33,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from lxml import etree
 from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureConstructionMethod, SignatureMethod
-from signxml.exceptions import InvalidDigest, InvalidInput, InvalidSignature
+from signxml.exceptions import InvalidCertificate, InvalidDigest, InvalidInput, InvalidSignature
 from signxml.signer import XMLSigner
-from signxml.verifier import XMLVerifier
+from signxml.verifier import SignatureConfiguration, XMLVerifier
 
 from adapters.kanta import structures as cs
 from adapters.kanta.settings import KantaSettings
@@ -173,8 +173,12 @@ def _signature_collection(header: etree._Element) -> etree._Element:
     return collection
 
 
-def verify_document(document: etree._Element, trusted_certs: list[bytes]) -> None:
-    """Check the document's signature against ``trusted_certs`` (PEM); :class:`SignatureRefused` if not."""
+def verify_document(document: etree._Element, trusted_certs: list[bytes], *, at: datetime | None = None) -> None:
+    """Check the document's signature against ``trusted_certs`` (PEM); :class:`SignatureRefused` if not.
+
+    The certificate must be valid at ``at`` (default: now); an archive checks it when it receives
+    the document, and a signed reference from years ago is checked at its own signing time.
+    """
     signatures = document.findall(
         f"{{{HL7FI}}}localHeader/{{{HL7FI}}}signatureCollection/{{{HL7FI}}}signature/{{{DS}}}Signature"
     )
@@ -192,9 +196,12 @@ def verify_document(document: etree._Element, trusted_certs: list[bytes]) -> Non
                 x509_cert=cert.decode("ascii"),
                 id_attribute="ID",
                 expect_references=2,
+                expect_config=SignatureConfiguration(verification_time=at),
             )
         except InvalidDigest:
             raise SignatureRefused("what the signature covers has changed after signing") from None
+        except InvalidCertificate:
+            raise SignatureRefused("the signing certificate is not valid at the time of checking") from None
         except InvalidSignature:
             continue
         except InvalidInput:

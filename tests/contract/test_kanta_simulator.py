@@ -19,9 +19,9 @@ from adapters.kanta.adapter import KantaAdapter, render_work
 from adapters.kanta.client import KantaClient
 from adapters.kanta.errors import HANDLED, translate
 from adapters.kanta.message import build_archive_message
-from adapters.kanta.signing import load_identity, sign_document, verify_document
 from adapters.kanta.render import RenderedDocument, serialise_content
 from adapters.kanta.settings import KantaSettings
+from adapters.kanta.signing import development_identity, load_identity, sign_document, verify_document
 from adapters.kanta.simulator import create_simulator
 from gateway.errors import BackendRejected, BackendThrottled, BackendTimeout, BackendUnavailable, DeliveryError
 from gateway.mappings import MappingSet
@@ -426,3 +426,137 @@ async def test_simulator_admin_resets_the_archive(
     assert shown["content"]["merkinta_asian_vireilletulosta"]["vireilletulopaiva"] == "2026-01-15"
     assert (await sim.delete("/_sim/documents")).json() == {"documents": []}
     assert await archived(sim) == []
+
+
+# -- the published message structure and the signature, as the archive checks them ---------------------
+
+
+async def _send_message(server: ThreadedServer, message: etree._Element, document_oid: str) -> DeliveryError:
+    client = KantaClient(SETTINGS, wsdl_url=f"{server.url}/wsdl")
+    try:
+        await client.archive(message, new_version=False)
+    except HANDLED as exc:
+        outcome = translate(exc, document_oid=document_oid)
+        assert isinstance(outcome, DeliveryError)
+        return outcome
+    finally:
+        await client.aclose()
+    raise AssertionError("the archive accepted the message")
+
+
+def _signed_message(
+    payload: dict[str, Any], mappings: MappingSet, *, identity: Any = None, document: Any = None
+) -> Any:
+    """A signed document and its message; ``document`` replaces the bytes the message carries."""
+    rendered = render_work(
+        work(payload), mappings, identity=identity or load_identity(SETTINGS), signed_at=datetime.now(UTC)
+    )
+    message = build_archive_message(
+        rendered.document_bytes if document is None else document(rendered.document_bytes),
+        rendered.metadata,
+        message_id=str(uuid.uuid4()),
+        created_at=datetime.now(UTC),
+        sender_oid=mappings.organisation.oid,
+        settings=SETTINGS,
+    )
+    return rendered, message
+
+
+@pytest.mark.parametrize(
+    ("path", "attribute", "value", "named"),
+    [
+        ("v3:controlActProcess", "moodCode", "EVN", "controlActProcess"),
+        ("v3:acceptAckCode", "code", "AL", "acceptAckCode"),
+        ("v3:versionCode", "code", "V3-2005", "versionCode"),
+        ("v3:receiver/v3:device/v3:id", "root", "1.2.246.556.18007.2", "receiver/device/id"),
+        ("v3:profileId", "root", "1.2.3", "profileId"),
+        ("v3:controlActProcess/v3:code", "code", "RCMR_TE000910UV01", "controlActProcess/code"),
+        ("v3:controlActProcess/v3:reasonCode", "code", "PP2", "controlActProcess/reasonCode"),
+        (
+            "v3:controlActProcess/v3:subject/v3:clinicalDocument/v3:completionCode",
+            "code",
+            "IN",
+            "clinicalDocument/completionCode",
+        ),
+    ],
+)
+async def test_a_message_off_the_published_structure_is_a_client_fault_naming_the_element(
+    server: ThreadedServer,
+    payloads: dict[str, Any],
+    mappings: MappingSet,
+    path: str,
+    attribute: str,
+    value: str,
+    named: str,
+) -> None:
+    rendered, message = _signed_message(payloads["initiation"], mappings)
+    element = message.find(path, NS)
+    assert element is not None
+    element.set(attribute, value)
+    error = await _send_message(server, message, rendered.ids.document_oid)
+    assert isinstance(error, BackendRejected)
+    assert error.backend_status == "Client.MessageInvalid"
+    assert named in error.message
+
+
+async def test_a_message_without_its_profile_ids_is_a_client_fault(
+    server: ThreadedServer, payloads: dict[str, Any], mappings: MappingSet
+) -> None:
+    rendered, message = _signed_message(payloads["initiation"], mappings)
+    for profile in message.findall("v3:profileId", NS):
+        message.remove(profile)
+    error = await _send_message(server, message, rendered.ids.document_oid)
+    assert error.backend_status == "Client.MessageInvalid" and "profileId" in error.message
+
+
+async def test_a_bare_base64_document_is_not_decodable(
+    server: ThreadedServer, payloads: dict[str, Any], mappings: MappingSet
+) -> None:
+    rendered, message = _signed_message(payloads["initiation"], mappings)
+    text = message.find("v3:controlActProcess/v3:subject/v3:clinicalDocument/v3:text", NS)
+    assert text is not None
+    text.set("mediaType", "text/xml")
+    text.text = base64.b64encode(rendered.document_bytes).decode()
+    error = await _send_message(server, message, rendered.ids.document_oid)
+    assert error.backend_status == "Client.DocumentNotDecodable" and "multipart/related" in error.message
+
+
+async def test_a_document_tampered_with_after_signing_is_refused(
+    server: ThreadedServer, payloads: dict[str, Any], mappings: MappingSet, sim: httpx.AsyncClient
+) -> None:
+    def tamper(data: bytes) -> bytes:
+        start = data.index(b"<caption>") + len(b"<caption>")
+        return data[:start] + bytes([data[start] ^ 0x20]) + data[start + 1 :]  # one character changed
+
+    rendered, message = _signed_message(payloads["initiation"], mappings, document=tamper)
+    error = await _send_message(server, message, rendered.ids.document_oid)
+    assert isinstance(error, BackendRejected)
+    assert error.backend_status == "Client.SignatureInvalid"
+    assert "signatureCollection" in error.message and "changed after signing" in error.message
+    assert ADULT_HETU not in error.message
+    assert await archived(sim) == []
+
+
+async def test_an_unsigned_document_is_refused(
+    server: ThreadedServer, payloads: dict[str, Any], mappings: MappingSet
+) -> None:
+    error = await _send_modified(server, payloads["initiation"], mappings, lambda rendered: None, sign=False)
+    assert error.backend_status == "Client.SignatureInvalid"
+
+
+async def test_a_document_signed_with_an_untrusted_key_is_refused(
+    server: ThreadedServer, payloads: dict[str, Any], mappings: MappingSet, tmp_path: Any
+) -> None:
+    stranger = development_identity(tmp_path)
+    rendered, message = _signed_message(payloads["initiation"], mappings, identity=stranger)
+    error = await _send_message(server, message, rendered.ids.document_oid)
+    assert error.backend_status == "Client.SignatureInvalid" and "trusted" in error.message
+
+
+async def test_the_archived_message_carries_the_published_structure(
+    adapter: KantaAdapter, payloads: dict[str, Any], mappings: MappingSet, sim: httpx.AsyncClient
+) -> None:
+    result = await adapter.deliver(work(payloads["initiation"]), mappings)
+    assert len(result.references["document_oid"]) <= 64
+    listed = await archived(sim)
+    assert [d["document_id"] for d in listed] == [result.references["document_oid"]]
