@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import cast
@@ -53,10 +53,21 @@ class SignatureRefused(Exception):
 
 @dataclass(frozen=True, slots=True)
 class SigningIdentity:
-    """The organisation's signing key and certificate, PEM."""
+    """The organisation's signing key and certificate, PEM, and the key loaded once.
+
+    Loading an RSA key checks it, which costs tens of milliseconds: done here once, not per document.
+    """
 
     key_pem: bytes
     cert_pem: bytes
+    key: rsa.RSAPrivateKey = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        key = serialization.load_pem_private_key(self.key_pem, password=None)
+        if not isinstance(key, rsa.RSAPrivateKey):
+            # The signature method is RSA-SHA256, as in the references.
+            raise ValueError("the signing key must be an RSA key")
+        object.__setattr__(self, "key", key)
 
 
 def body_id(document_oid: str) -> str:
@@ -152,7 +163,7 @@ def sign_document(document: etree._Element, identity: SigningIdentity, *, signed
     signer.namespaces = cast(dict[str, str], {None: DS})
     signed = signer.sign(
         document,
-        key=identity.key_pem,
+        key=identity.key,
         cert=identity.cert_pem.decode("ascii"),
         reference_uri=[stamp_ref, body_ref],
         id_attribute="ID",
