@@ -17,6 +17,7 @@ from adapters.kela.simulator import create_simulator as kela_simulator
 from adapters.lifecare.adapter import LifecareAdapter
 from adapters.lifecare.simulator import create_simulator as lifecare_simulator
 from gateway.errors import ConfigurationError
+from gateway.mappings import load_mappings
 from gateway.outbox.adapter import Adapter
 from gateway.settings import GatewaySettings
 
@@ -30,7 +31,8 @@ class BackendSpec:
     configured_url: Callable[[GatewaySettings], str | None]
     enabled: Callable[[GatewaySettings], bool]
     build: Callable[[GatewaySettings, str], Adapter]
-    simulator: Callable[[], Any]
+    # The simulated back-end, built from the same settings as the adapter that will talk to it.
+    simulator: Callable[[GatewaySettings], Any]
     setting_name: str
 
 
@@ -43,7 +45,7 @@ BACKENDS: tuple[BackendSpec, ...] = (
         configured_url=lambda s: s.lifecare.base_url,
         enabled=lambda s: s.lifecare.enabled,
         build=lambda s, url: LifecareAdapter(s.lifecare, base_url=url),
-        simulator=lifecare_simulator,
+        simulator=lambda s: lifecare_simulator(),
         setting_name="GATEWAY_LIFECARE__BASE_URL",
     ),
     BackendSpec(
@@ -54,7 +56,7 @@ BACKENDS: tuple[BackendSpec, ...] = (
         configured_url=lambda s: s.kanta.wsdl_url,
         enabled=lambda s: s.kanta.enabled,
         build=lambda s, url: KantaAdapter(s.kanta, wsdl_url=url),
-        simulator=kanta_simulator,
+        simulator=lambda s: kanta_simulator(s.kanta),
         setting_name="GATEWAY_KANTA__WSDL_URL",
     ),
     BackendSpec(
@@ -65,7 +67,7 @@ BACKENDS: tuple[BackendSpec, ...] = (
         configured_url=lambda s: s.kela.wsdl_url,
         enabled=lambda s: s.kela.enabled,
         build=lambda s, url: KelaAdapter(s.kela, wsdl_url=url),
-        simulator=kela_simulator,
+        simulator=lambda s: kela_simulator(topics=load_mappings(s.mappings_dir).kela.topics),
         setting_name="GATEWAY_KELA__WSDL_URL",
     ),
 )

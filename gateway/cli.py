@@ -158,10 +158,10 @@ def simulator(
     port: Port = 8081,
 ) -> None:
     """Run one simulated back-end alone."""
-    settings_for()
+    settings = settings_for()
     if name not in {b.name for b in BACKENDS}:
         raise typer.BadParameter(f"unknown simulator {name!r}; known: {', '.join(b.name for b in BACKENDS)}")
-    asyncio.run(serve_simulator(name, host=host, port=port))
+    asyncio.run(serve_simulator(name, settings, host=host, port=port))
 
 
 @db.command("upgrade")

@@ -71,7 +71,9 @@ async def serve_embedded(
     upgrade(settings.resolved_database_url)
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104 - comparing, not binding
     simulators = {
-        spec.name: spec.simulator() for spec in BACKENDS if with_simulators and spec.configured_url(settings) is None
+        spec.name: spec.simulator(settings)
+        for spec in BACKENDS
+        if with_simulators and spec.configured_url(settings) is None
     }
     urls = endpoints(settings, simulators_base=base if simulators else None)
     state = build_state(settings, endpoints=urls)
@@ -164,9 +166,9 @@ async def run_worker(settings: GatewaySettings) -> None:
         await state.aclose()
 
 
-async def serve_simulator(name: str, *, host: str, port: int) -> None:
+async def serve_simulator(name: str, settings: GatewaySettings, *, host: str, port: int) -> None:
     spec = next((s for s in BACKENDS if s.name == name), None)
     if spec is None:
         raise SystemExit(f"unknown simulator {name!r}")
-    app = Starlette(routes=[Mount(spec.mount, app=spec.simulator())])
+    app = Starlette(routes=[Mount(spec.mount, app=spec.simulator(settings))])
     await _uvicorn(app, host, port).serve()

@@ -198,8 +198,8 @@ async def running_gateway(
 
     ``clock`` and ``rand`` are the test worker's (see :mod:`tests.support.clock`); the API keeps the wall clock.
     """
-    servers = {spec.name: ThreadedServer(spec.simulator()).start() for spec in BACKENDS}
     config = GatewaySettings(data_dir=data_dir, database_url=database_url, worker=worker, **settings)
+    servers = {spec.name: ThreadedServer(spec.simulator(config)).start() for spec in BACKENDS}
     urls = {spec.name: servers[spec.name].url + spec.endpoint_suffix for spec in BACKENDS if spec.enabled(config)}
     api_server = ThreadedServer(create_app(config, state=build_state(config, endpoints=urls))).start()
     engine_state = build_state(config)
