@@ -277,3 +277,13 @@ async def standing(conn: AsyncConnection, deadline_id: int, *, systems: frozense
             current=bool(row.current), withdrawn=bool(row.withdrawn), delivery_cancelled=bool(row.delivery_cancelled)
         ),
     )
+
+
+async def open_deadline(
+    conn: AsyncConnection, deadline_id: int, *, systems: frozenset[str] | None
+) -> dict[str, Any] | None:
+    """One open deadline the caller may see, as the list shows it; None if it is not open or not theirs."""
+    row = (
+        await conn.execute(_joined(select(*_LISTED)).where(deadlines.c.id == deadline_id, *_open(), *_visible(systems)))
+    ).one_or_none()
+    return None if row is None else _item(row)
