@@ -28,7 +28,7 @@ class Marked:
     id: int
     outcome_id: str
     rule_id: str
-    met_at: datetime | None  # None only for a mark inherited from an earlier revision
+    met_at: datetime
     met_by: str | None
 
 
@@ -49,7 +49,7 @@ async def mark_met(
     found = await standing(conn, deadline_id, systems=systems)
     if found is None:
         return None
-    if found.met_at is not None or found.met_earlier:
+    if found.met_at is not None:
         return Marked("already_met", found.id, found.outcome_id, found.rule_id, found.met_at, found.met_by)
     if found.not_open is not None:
         return Refused(found.not_open)
@@ -61,6 +61,6 @@ async def mark_met(
     )
     if written.rowcount == 0:
         again = await standing(conn, deadline_id, systems=systems)
-        assert again is not None
+        assert again is not None and again.met_at is not None
         return Marked("already_met", again.id, again.outcome_id, again.rule_id, again.met_at, again.met_by)
     return Marked("marked", found.id, found.outcome_id, found.rule_id, now, by[:MAX_ACTOR])

@@ -107,5 +107,7 @@ class MetOut(_Model):
         description="`already_met`: marked before (here or, for the same hand-over, in an earlier revision); "
         "the first mark stands."
     )
-    met_at: datetime | None = Field(description="Null only when the mark was made on an earlier revision.")
-    met_by: str | None
+    met_at: datetime = Field(
+        description="When it was first marked (here, or for the same hand-over in an earlier revision)."
+    )
+    met_by: str | None = Field(description="Who marked it: the client and its token's name (or the person).")

@@ -16,7 +16,7 @@ import base64
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, or_, select
@@ -234,15 +234,39 @@ async def open_deadlines(
 
 @dataclass(frozen=True, slots=True)
 class Standing:
-    """One deadline as a mark sees it: its mark, and why it is not open if it is not."""
+    """One deadline as a mark sees it: its first mark, and why it is not open if it is not."""
 
     id: int
     outcome_id: str
     rule_id: str
-    met_at: Any
+    # The first mark of this rule for this hand-over, here or in an earlier revision of the outcome.
+    met_at: datetime | None
     met_by: str | None
-    met_earlier: bool  # the same rule of the same hand-over was marked in an earlier revision
     not_open: NotOpen | None
+
+
+def _first_mark(deadline_id: int) -> Select[Any]:
+    """The earliest mark of the same rule for the same hand-over in any revision of the deadline's outcome."""
+    mine = deadlines.alias("marked_deadline")
+    mine_outcome = outcomes.alias("marked_outcome")
+    same = exists(
+        select(mine.c.id)
+        .select_from(mine.join(mine_outcome, mine_outcome.c.id == mine.c.outcome_id))
+        .where(
+            mine.c.id == deadline_id,
+            mine_outcome.c.source_system == outcomes.c.source_system,
+            mine_outcome.c.source_outcome_id == outcomes.c.source_outcome_id,
+            mine.c.rule_id == deadlines.c.rule_id,
+            mine.c.action_key.is_not_distinct_from(deadlines.c.action_key),
+        )
+    )
+    return (
+        select(deadlines.c.met_at, deadlines.c.met_by)
+        .select_from(deadlines.join(outcomes, outcomes.c.id == deadlines.c.outcome_id))
+        .where(same, deadlines.c.met_at.is_not(None))
+        .order_by(deadlines.c.met_at, deadlines.c.id)
+        .limit(1)
+    )
 
 
 async def standing(conn: AsyncConnection, deadline_id: int, *, systems: frozenset[str] | None) -> Standing | None:
@@ -254,9 +278,6 @@ async def standing(conn: AsyncConnection, deadline_id: int, *, systems: frozense
                     deadlines.c.id,
                     deadlines.c.outcome_id,
                     deadlines.c.rule_id,
-                    deadlines.c.met_at,
-                    deadlines.c.met_by,
-                    _met().label("met"),
                     _current().label("current"),
                     _withdrawn().label("withdrawn"),
                     _delivery_cancelled().label("delivery_cancelled"),
@@ -266,13 +287,13 @@ async def standing(conn: AsyncConnection, deadline_id: int, *, systems: frozense
     ).one_or_none()
     if row is None:
         return None
+    mark = (await conn.execute(_first_mark(deadline_id))).one_or_none()
     return Standing(
         id=row.id,
         outcome_id=row.outcome_id,
         rule_id=row.rule_id,
-        met_at=row.met_at,
-        met_by=row.met_by,
-        met_earlier=bool(row.met) and row.met_at is None,
+        met_at=mark.met_at if mark is not None else None,
+        met_by=mark.met_by if mark is not None else None,
         not_open=not_open_because(
             current=bool(row.current), withdrawn=bool(row.withdrawn), delivery_cancelled=bool(row.delivery_cancelled)
         ),

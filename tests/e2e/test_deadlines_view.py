@@ -7,7 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from gateway.store.engine import create_engine
+from gateway.store.schema import deadlines
 from tests.support.deadlines import SetClock, dated, open_list, priority
 from tests.support.harness import Harness, running_gateway
 
@@ -34,6 +37,19 @@ async def _post(gw: Harness, body: dict[str, Any]) -> str:
 
 def _states(answer: dict[str, Any], outcome: str) -> dict[str, str]:
     return {i["rule_id"]: i["state"] for i in answer["items"] if i["outcome_id"] == outcome}
+
+
+async def _deadline_ids(gw: Harness, outcome_id: str) -> dict[str, int]:
+    """Every deadline of an outcome, open or not, by rule: read from the database (the list shows open ones)."""
+    engine = create_engine(gw.settings.resolved_database_url)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                select(deadlines.c.rule_id, deadlines.c.id).where(deadlines.c.outcome_id == outcome_id)
+            )
+            return {rule_id: deadline_id for rule_id, deadline_id in rows}
+    finally:
+        await engine.dispose()
 
 
 def _rules(answer: dict[str, Any]) -> set[str]:
@@ -186,6 +202,27 @@ async def test_a_mark_survives_a_correction_that_keeps_the_hand_over(gw: Harness
     corrected = await _post(gw, body)
     answer = await open_list(gw.api)
     assert [(i["outcome_id"], i["rule_id"]) for i in answer["items"]] == [(corrected, "service-promise")]
+
+
+async def test_marking_the_corrected_revisions_deadline_answers_the_earlier_mark(gw: Harness, clock: SetClock) -> None:
+    body = dated("05", CONTACT)
+    await _post(gw, body)
+    (old,) = [i for i in (await open_list(gw.api))["items"] if i["rule_id"] == "thl-51-hta-same-day"]
+    first = (await gw.api.post(f"/v1/deadlines/{old['id']}/met")).json()
+    body["source"]["revision"] = 2
+    body["guidance"]["summary"] = "Korjattu kirjaus."
+    corrected = await _post(gw, body)
+    (status,) = [d for d in (await gw.status(corrected))["deadlines"] if d["rule"] == "thl-51-hta-same-day"]
+    assert status["due"] == "2025-11-17"
+    clock.set("2025-11-18T09:00:00+02:00")
+    ids = await _deadline_ids(gw, corrected)
+    again = await gw.api.post(f"/v1/deadlines/{ids['thl-51-hta-same-day']}/met")
+    assert again.status_code == 200
+    assert (again.json()["result"], again.json()["met_at"], again.json()["met_by"]) == (
+        "already_met",
+        first["met_at"],
+        first["met_by"],
+    )
 
 
 async def test_marking_a_deadline_of_an_earlier_revision_is_a_409(gw: Harness) -> None:
