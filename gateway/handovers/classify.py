@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Literal
 
-from gateway.routing import FINNISH_TIME
+from gateway.plan.days import FINNISH_TIME
 
 DeadlineState = Literal["overdue", "due_today", "upcoming"]
 STATES: tuple[DeadlineState, ...] = ("overdue", "due_today", "upcoming")
