@@ -21,6 +21,7 @@ from gateway.consents.routes import router as consents_router
 from gateway.console import install_console
 from gateway.contract.outcome_v1 import OutcomeV1
 from gateway.docs import install_docs
+from gateway.handovers.routes import router as deadlines_router
 from gateway.health import router as health_router
 from gateway.logs import get_logger
 from gateway.mappings import MappingSet
@@ -78,6 +79,7 @@ def create_app(
                 "description": "Operators: the delivery queues across clients, actions on them, back-ends.",
             },
             {"name": "statistics", "description": "Anonymous statistics by period and unit, small cells suppressed."},
+            {"name": "deadlines", "description": "Supervisors: open hand-overs against their statutory deadlines."},
             {"name": "health", "description": "Liveness, readiness, metrics."},
         ],
     )
@@ -91,6 +93,7 @@ def create_app(
     app.include_router(audit_router)
     app.include_router(ops_router)
     app.include_router(statistics_router)
+    app.include_router(deadlines_router)
     install_console(app)
 
     @app.middleware("http")

@@ -192,16 +192,21 @@ async def running_gateway(
     worker: WorkerSettings = FAST_WORKER,
     clock: Callable[[], datetime] = utcnow,
     rand: Callable[[], float] = random.random,
+    api_clock: Callable[[], datetime] | None = None,
     **settings: Any,
 ) -> AsyncIterator[Harness]:
     """Gateway API + every simulator on real sockets, and a worker bound to the test's event loop.
 
-    ``clock`` and ``rand`` are the test worker's (see :mod:`tests.support.clock`); the API keeps the wall clock.
+    ``clock`` and ``rand`` are the test worker's (see :mod:`tests.support.clock`); the API keeps the wall
+    clock unless ``api_clock`` is given (then its requests are measured against that, e.g. a deadline's state).
     """
     config = GatewaySettings(data_dir=data_dir, database_url=database_url, worker=worker, **settings)
     servers = {spec.name: ThreadedServer(spec.simulator(config)).start() for spec in BACKENDS}
     urls = {spec.name: servers[spec.name].url + spec.endpoint_suffix for spec in BACKENDS if spec.enabled(config)}
-    api_server = ThreadedServer(create_app(config, state=build_state(config, endpoints=urls))).start()
+    api_state = build_state(config, endpoints=urls)
+    if api_clock is not None:
+        api_state.now = api_clock  # type: ignore[method-assign]
+    api_server = ThreadedServer(create_app(config, state=api_state)).start()
     engine_state = build_state(config)
     async with engine_state.engine.begin() as conn:
         suite = await ensure_client(conn, name="test-suite", systems=list(TEST_SYSTEMS))
