@@ -9,9 +9,11 @@ is the declared version plus a hash of the content, so a plan can say exactly wh
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -194,3 +196,16 @@ def load_mappings(directory: Path | None = None) -> MappingSet:
         return MappingSet.model_validate(merged)
     except ValidationError as exc:
         raise ConfigurationError(f"mappings in {folder} are invalid: {exc}") from None
+
+
+def mappings_from_document(document: Mapping[str, Any]) -> MappingSet:
+    """Validate a mapping document (the YAML files merged into one JSON object) as a :class:`MappingSet`.
+
+    Its version is the declared version plus a hash of the canonical JSON, so the same content has
+    the same version wherever it was stored from. Raises pydantic's ``ValidationError``.
+    """
+    content = dict(document)
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    declared = content.pop("version", "unversioned")
+    content["version"] = f"{declared}+{hashlib.sha256(canonical.encode()).hexdigest()[:12]}"
+    return MappingSet.model_validate(content)
