@@ -25,6 +25,7 @@ from gateway.handovers.routes import router as deadlines_router
 from gateway.health import router as health_router
 from gateway.logs import get_logger
 from gateway.mappings import MappingSet
+from gateway.mapsets.watch import watching
 from gateway.openapi import PROBLEM_SCHEMA, ProblemDetails
 from gateway.ops.models import OpsActionIn
 from gateway.ops.routes import router as ops_router
@@ -56,7 +57,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
+        # Servers started with lifespan="off" (gateway.server) start the watch themselves.
+        async with watching(state):
+            yield
         await state.aclose()
 
     app = FastAPI(

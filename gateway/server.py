@@ -20,6 +20,7 @@ from gateway.api import create_app
 from gateway.consents.service import refusal_for_delivery
 from gateway.examples import example_systems
 from gateway.logs import get_logger
+from gateway.mapsets.watch import watching
 from gateway.outbox.worker import Worker
 from gateway.security.clients import ensure_client
 from gateway.security.tokens import SCOPES, create_token
@@ -102,7 +103,8 @@ async def serve_embedded(
 
     background = asyncio.create_task(once_listening())
     try:
-        await server.serve()
+        async with watching(state):
+            await server.serve()
     finally:
         stop.set()
         with contextlib.suppress(asyncio.CancelledError, TimeoutError):
@@ -129,7 +131,8 @@ async def serve_api(
 
     watcher = asyncio.create_task(announce())
     try:
-        await server.serve()
+        async with watching(app.state.gateway):
+            await server.serve()
     finally:
         watcher.cancel()
         await app.state.gateway.aclose()
@@ -160,7 +163,8 @@ async def run_worker(settings: GatewaySettings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await worker.run(stop)
+        async with watching(state):
+            await worker.run(stop)
     finally:
         await worker.aclose()
         await state.aclose()

@@ -195,6 +195,9 @@ class GatewaySettings(BaseSettings):
         default=None, description="SQLAlchemy URL; default sqlite+aiosqlite:///<data_dir>/gateway.db."
     )
     mappings_dir: Path = DEFAULT_MAPPINGS_DIR
+    mappings_poll_seconds: float = Field(
+        default=2, gt=0, description="How often every process checks which mapping version is active."
+    )
     secret_key: SecretStr | None = Field(
         default=None, description="Key for body fingerprints; generated into data_dir when unset."
     )

@@ -31,6 +31,10 @@ class MappingHolder:
     def current(self) -> MappingSet:
         return self._current
 
+    def replace(self, mappings: MappingSet) -> None:
+        """Swap in another set as one reference: whoever read ``current()`` keeps the set it read."""
+        self._current = mappings
+
     def reload(self, settings: GatewaySettings) -> MappingSet:
         self._current = load_mappings(settings.mappings_dir)
         return self._current

@@ -45,7 +45,8 @@ def document_from_texts(texts: Mapping[str, str]) -> Document:
         merged.update(content)
     if problems:
         raise DocumentError(problems)
-    return json_safe(merged)
+    safe: Document = json_safe(merged)
+    return safe
 
 
 def folder_texts(folder: Path) -> dict[str, str]:

@@ -121,7 +121,9 @@ def check_references(document: Mapping[str, Any]) -> Iterator[MappingProblem]:
     for code, reason in _table(document, "reasons").items():
         area = reason.get("area")
         if area not in known_areas:
-            yield MappingProblem(pointer("reasons", code, "area"), f"unknown area {area!r}; one of {sorted(known_areas)}")
+            yield MappingProblem(
+                pointer("reasons", code, "area"), f"unknown area {area!r}; one of {sorted(known_areas)}"
+            )
         need = reason.get("support_need")
         if need is None and area == "social_care":
             yield MappingProblem(
@@ -142,11 +144,14 @@ def check_channels(document: Mapping[str, Any]) -> Iterator[MappingProblem]:
         if code not in contract:
             yield MappingProblem(pointer("channels", code), f"{code!r} is not a channel of the contract")
         if not DIGITS.match(_text(channel.get("asiointitapa"))):
-            yield MappingProblem(pointer("channels", code, "asiointitapa"), "give the asiointitapa code (1.2.246.537.6.1250)")
+            yield MappingProblem(
+                pointer("channels", code, "asiointitapa"), "give the asiointitapa code (1.2.246.537.6.1250)"
+            )
         if channel.get("encounter_class") not in ENCOUNTER_CLASSES:
             yield MappingProblem(
                 pointer("channels", code, "encounter_class"),
-                f"{channel.get('encounter_class')!r} is not a FHIR encounter class ({', '.join(sorted(ENCOUNTER_CLASSES))})",
+                f"{channel.get('encounter_class')!r} is not a FHIR encounter class "
+                f"({', '.join(sorted(ENCOUNTER_CLASSES))})",
             )
 
 
@@ -200,10 +205,15 @@ def check_translations(document: Mapping[str, Any]) -> Iterator[MappingProblem]:
                 yield MappingProblem(pointer(table, code, label), "give a non-empty display")
             key = code.strip().casefold()
             if key in folded:
-                yield MappingProblem(pointer(table, code), f"{code!r} and {folded[key]!r} differ only in case or spaces")
+                yield MappingProblem(
+                    pointer(table, code), f"{code!r} and {folded[key]!r} differ only in case or spaces"
+                )
             folded.setdefault(key, code)
     tasks: dict[str, tuple[str, str]] = {}
-    sources = [(pointer("service_areas", c, "service_task"), a.get("service_task")) for c, a in _table(document, "service_areas").items()]
+    sources = [
+        (pointer("service_areas", c, "service_task"), a.get("service_task"))
+        for c, a in _table(document, "service_areas").items()
+    ]
     sources.append(("/guidance_service_task", document.get("guidance_service_task")))
     for where, task in sources:
         if not isinstance(task, dict):
@@ -212,7 +222,9 @@ def check_translations(document: Mapping[str, Any]) -> Iterator[MappingProblem]:
         if not code or not display:
             yield MappingProblem(where, "a service task needs a code and a display")
         elif code in tasks and tasks[code][1] != display:
-            yield MappingProblem(where, f"service task {code} is {display!r} here but {tasks[code][1]!r} at {tasks[code][0]}")
+            yield MappingProblem(
+                where, f"service task {code} is {display!r} here but {tasks[code][1]!r} at {tasks[code][0]}"
+            )
         else:
             tasks.setdefault(code, (where, display))
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gateway.consents import service as consent_service
 from gateway.contract.outcome_v1 import OutcomeV1
 from gateway.fingerprints import Fingerprinter
+from gateway.mapsets.facts import planning_facts
 from gateway.outbox.corrections import Step, diff
 from gateway.outbox.service import deliveries_of, enqueue, latest_deliveries
 from gateway.outcomes.states import outcome_state
@@ -120,6 +121,7 @@ async def store_accepted(
             statistics_only=plan.statistics_only,
             mapping_version=plan.mapping_version,
             plan=plan.describe(),
+            planning_facts=planning_facts(outcome),
             response=response,
             supersedes=earlier[-1] if earlier else None,
             statistics_event_id=event_id,
