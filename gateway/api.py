@@ -25,6 +25,7 @@ from gateway.handovers.routes import router as deadlines_router
 from gateway.health import router as health_router
 from gateway.logs import get_logger
 from gateway.mappings import MappingSet
+from gateway.mapsets.routes import router as mappings_router
 from gateway.mapsets.watch import watching
 from gateway.openapi import PROBLEM_SCHEMA, ProblemDetails
 from gateway.ops.models import OpsActionIn
@@ -83,6 +84,7 @@ def create_app(
             },
             {"name": "statistics", "description": "Anonymous statistics by period and unit, small cells suppressed."},
             {"name": "deadlines", "description": "Supervisors: open hand-overs against their statutory deadlines."},
+            {"name": "mappings", "description": "Admins: mapping versions, diff, dry-run, activation, history."},
             {"name": "health", "description": "Liveness, readiness, metrics."},
         ],
     )
@@ -97,6 +99,7 @@ def create_app(
     app.include_router(ops_router)
     app.include_router(statistics_router)
     app.include_router(deadlines_router)
+    app.include_router(mappings_router)
     install_console(app)
 
     @app.middleware("http")

@@ -22,6 +22,7 @@ from gateway import examples as shipped
 from gateway.commands.audit import audit
 from gateway.commands.clients import clients
 from gateway.commands.database import DataDir, settings_for
+from gateway.commands.mappings import mappings
 from gateway.commands.queue import backends, queue
 from gateway.commands.tokens import tokens
 from gateway.errors import ConfigurationError
@@ -38,6 +39,7 @@ app.add_typer(examples, name="examples")
 app.add_typer(audit, name="audit")
 app.add_typer(queue, name="queue")
 app.add_typer(backends, name="backends")
+app.add_typer(mappings, name="mappings")
 
 Host = Annotated[str, typer.Option(help="Interface to listen on.")]
 Port = Annotated[int, typer.Option(help="Port to listen on.")]
