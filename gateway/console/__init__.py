@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from gateway.console import acting, deadlines, login, pages, statistics
+from gateway.console import acting, deadlines, login, mappings, pages, statistics
 from gateway.console.render import page
 from gateway.console.session import CONSOLE_PATH, ConsoleForbidden, CsrfRejected, LoginRequired, clear_login
 
@@ -27,6 +27,7 @@ def install_console(app: FastAPI) -> None:
     app.include_router(acting.router, prefix=CONSOLE_PATH, include_in_schema=False)
     app.include_router(statistics.router, prefix=CONSOLE_PATH, include_in_schema=False)
     app.include_router(deadlines.router, prefix=CONSOLE_PATH, include_in_schema=False)
+    app.include_router(mappings.router, prefix=CONSOLE_PATH, include_in_schema=False)
 
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, _: Exception) -> Response:
