@@ -183,6 +183,9 @@ def activate(
     except (store.UnknownVersion, store.StaleActivation) as exc:
         typer.echo(f"not activated: {exc}", err=True)
         raise typer.Exit(1) from None
+    if previous == chosen:
+        typer.echo(f"version {chosen} is already active")
+        return
     stored = " (uploaded now)" if created else ""
     typer.echo(
         f"version {chosen}{stored} is active (was {previous}); every process switches within "

@@ -157,7 +157,7 @@ async def activate(
     expected_current: int | None = None,
     action: str = "activated",
 ) -> int | None:
-    """Make ``number`` the active version; returns the one it replaced.
+    """Make ``number`` the active version; returns the one it replaced (itself if it was already active).
 
     With ``expected_current``, refuses (:class:`StaleActivation`) when the active version is another:
     an admin who looked at a diff against version 3 does not activate over a version 4 unseen.
@@ -169,6 +169,8 @@ async def activate(
         await conn.execute(select(mapping_versions.c.number).where(mapping_versions.c.number == number))
     ).first() is None:
         raise UnknownVersion(number)
+    if current == number:
+        return current  # already active: nothing changes, nothing to record
     if current is None:
         await conn.execute(insert(mapping_active).values(slot=SLOT, number=number, activated_at=now))
     else:

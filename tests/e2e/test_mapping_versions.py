@@ -154,21 +154,29 @@ async def test_planning_during_an_activation_uses_exactly_one_version_per_outcom
     candidate = _version(document, "2026.12.1", rules__0__working_days=3)
     two = await _upload(gw, candidate)
     sets = {loaded.version: loaded, two["label"]: parse(candidate)}
-    bodies = [_today("05") for _ in range(24)]
+    posted: list[tuple[dict[str, Any], Any]] = []
+    switched = asyncio.Event()
 
-    async def post_all() -> list[Any]:
-        return list(await asyncio.gather(*(gw.post(body) for body in bodies)))
+    async def stream() -> None:
+        # Posts go on until the new version has planned some of them: the switch happens mid-stream.
+        while not switched.is_set():
+            body = _today("05")
+            answer = await gw.post(body)
+            posted.append((body, answer))
+            if answer.status_code == 202 and answer.json()["plan"]["mapping_version"] == two["label"]:
+                switched.set()
 
-    async def activate_midway() -> None:
-        await asyncio.sleep(0)  # let the first posts start
+    async def activate() -> None:
         await gw.api.post("/v1/mappings/active", json={"number": two["number"]})
 
-    answers, _ = await asyncio.gather(post_all(), activate_midway())
-    for body, answer in zip(bodies, answers, strict=True):
+    await asyncio.wait_for(asyncio.gather(*(stream() for _ in range(4)), activate()), timeout=30)
+    seen = set()
+    for body, answer in posted:
         assert answer.status_code == 202, answer.text
         plan = (await gw.status(answer.json()["id"]))["plan"]
-        assert plan["mapping_version"] in sets
+        seen.add(plan["mapping_version"])
         assert plan == plan_with(OutcomeV1.model_validate(body), sets[plan["mapping_version"]]).describe()
+    assert seen == set(sets)
 
 
 async def test_a_dry_run_shows_the_changed_plan_of_a_sample_when_a_reasons_area_changes(
