@@ -11,7 +11,7 @@ from gateway.contract.codes import unknown_codes
 from gateway.contract.outcome_v1 import OutcomeV1
 from gateway.mappings import MappingSet
 from gateway.plan import Plan
-from gateway.routing import plan_outcome
+from gateway.plan.rules import plan_outcome
 
 __all__ = ["Plan", "plan_with", "refusals"]
 

@@ -229,6 +229,22 @@ def check_translations(document: Mapping[str, Any]) -> Iterator[MappingProblem]:
             tasks.setdefault(code, (where, display))
 
 
+def check_kela_topics(document: Mapping[str, Any]) -> Iterator[MappingProblem]:
+    """Kela's phone-service topics: each named in Finnish, no two codes differing only in case."""
+    kela = document.get("kela")
+    topics = kela.get("topics") if isinstance(kela, dict) else None
+    if not isinstance(topics, dict):
+        return
+    folded: dict[str, str] = {}
+    for code, names in topics.items():
+        if not isinstance(names, dict) or not _text(names.get("fi")):
+            yield MappingProblem(pointer("kela", "topics", code, "fi"), "name the topic in Finnish")
+        key = code.strip().casefold()
+        if key in folded:
+            yield MappingProblem(pointer("kela", "topics", code), f"{code!r} and {folded[key]!r} differ only in case")
+        folded.setdefault(key, code)
+
+
 CHECKS: tuple[Check, ...] = (
     check_version,
     check_organisation,
@@ -237,6 +253,7 @@ CHECKS: tuple[Check, ...] = (
     check_channels,
     check_deadline_rules,
     check_translations,
+    check_kela_topics,
 )
 
 

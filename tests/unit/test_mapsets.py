@@ -236,3 +236,9 @@ def test_a_dry_run_answer_carries_no_payload_or_personal_value(document: dict[st
         for value in _personal_values(json.loads(path.read_text(encoding="utf-8"))):
             assert value not in text
     assert '"payload"' not in text
+
+
+def test_a_kela_topic_without_its_finnish_name_is_named(document: dict[str, Any]) -> None:
+    document["kela"]["topics"]["KELA-ELAKE"]["fi"] = " "
+    [problem] = validate_document(document)
+    assert problem.location == "/kela/topics/KELA-ELAKE/fi"
