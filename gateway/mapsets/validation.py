@@ -15,7 +15,8 @@ from typing import Any, get_args
 
 from pydantic import ValidationError
 
-from gateway.contract.vocabulary import Channel
+from gateway.contract.results import Result
+from gateway.contract.vocabulary import AuthorityKind, Channel, ContactedBy
 from gateway.mappings import Area, mappings_from_document
 
 # The label is stored in mapping_versions.label and outcomes.mapping_version, both String(64).
@@ -245,6 +246,35 @@ def check_kela_topics(document: Mapping[str, Any]) -> Iterator[MappingProblem]:
         folded.setdefault(key, code)
 
 
+# Keys of statistics.ended_how that are not result kinds: the hand-over to the care-needs assessment
+# and the authority's contact made with consent (see gateway.plan.statistics).
+ENDED_HOW_SPECIAL = ("health_care_handover_hta", "authority_contact_with_consent")
+
+
+def _result_kinds() -> set[str]:
+    return {kind for model in get_args(get_args(Result)[0]) for kind in get_args(model.model_fields["kind"].annotation)}
+
+
+def check_statistics_codes(document: Mapping[str, Any]) -> Iterator[MappingProblem]:
+    """Every result kind says where the guidance ended; every contacting party and authority kind is displayed."""
+    statistics = document.get("statistics")
+    if not isinstance(statistics, dict):
+        return
+    ended = statistics.get("ended_how")
+    if isinstance(ended, dict):
+        for kind in sorted(_result_kinds() | set(ENDED_HOW_SPECIAL)):
+            if not _text(ended.get(kind)):
+                yield MappingProblem(pointer("statistics", "ended_how", kind), "say where this kind of result ends")
+    displays = statistics.get("displays")
+    if not isinstance(displays, dict):
+        return
+    for name, vocabulary in (("contacted_by", ContactedBy), ("authority_kind", AuthorityKind)):
+        shown = displays.get(name)
+        for member in vocabulary:
+            if not isinstance(shown, dict) or not _text(shown.get(member.value)):
+                yield MappingProblem(pointer("statistics", "displays", name, member.value), "give a Finnish display")
+
+
 CHECKS: tuple[Check, ...] = (
     check_version,
     check_organisation,
@@ -254,6 +284,7 @@ CHECKS: tuple[Check, ...] = (
     check_deadline_rules,
     check_translations,
     check_kela_topics,
+    check_statistics_codes,
 )
 
 

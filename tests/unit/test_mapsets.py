@@ -242,3 +242,15 @@ def test_a_kela_topic_without_its_finnish_name_is_named(document: dict[str, Any]
     document["kela"]["topics"]["KELA-ELAKE"]["fi"] = " "
     [problem] = validate_document(document)
     assert problem.location == "/kela/topics/KELA-ELAKE/fi"
+
+
+def test_a_result_kind_without_its_statistics_ending_is_named(document: dict[str, Any]) -> None:
+    del document["statistics"]["ended_how"]["third_sector_referral"]
+    [problem] = validate_document(document)
+    assert problem.location == "/statistics/ended_how/third_sector_referral"
+
+
+def test_an_authority_kind_without_a_finnish_display_is_named(document: dict[str, Any]) -> None:
+    del document["statistics"]["displays"]["authority_kind"]["police"]
+    [problem] = validate_document(document)
+    assert problem.location == "/statistics/displays/authority_kind/police"
