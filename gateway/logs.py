@@ -67,7 +67,9 @@ def configure_logging(level: str = "INFO", fmt: str = "json", stream: Any = None
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("httpx", "httpcore", "zeep", "aiosqlite", "uvicorn.access"):
+    # Capped whatever the level: signxml logs the canonicalised document it signs or verifies (a
+    # client's name and hetu) at DEBUG, and the others are chatty or quote request bodies.
+    for noisy in ("httpx", "httpcore", "zeep", "aiosqlite", "uvicorn.access", "signxml"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
