@@ -38,7 +38,7 @@ async def test_a_consent_read_without_personal_scope_masks_the_consenter_and_fre
         shown = (await reader.get(f"/v1/consents/{consent_id}")).json()
     assert shown["consenter"] == {"hetu": "<hetu>", "given_names": "<name>", "family_name": "<name>"}
     assert shown["purpose"] == WITHHELD and shown["form_reference"] == WITHHELD
-    assert HETU not in json.dumps(shown) and "Asiakas" not in json.dumps(shown)
+    assert HETU not in json.dumps(shown) and "Kelasuo" not in json.dumps(shown)
     assert shown["status"] == "active" and shown["parties"] == ["kela", "social_care"]
 
 

@@ -236,7 +236,7 @@ async def test_a_consent_that_lapses_at_sending_holds_the_booking_until_its_wind
         who = {
             "hetu": "091285-9192",
             "given_names": "Minna Johanna",
-            "family_name": "Asiakas",
+            "family_name": "Kelasuo",
             "phone": "+358401234573",
         }
         await gw.api.post("/v1/consents", json=consent(who, valid_from="2026-01-01", valid_until=today))

@@ -250,7 +250,7 @@ def future_window(days: int = 4) -> dict[str, str]:
 def consent_body(hetu: str = "091285-9192", **changes: Any) -> dict[str, Any]:
     """A signed Kela Y100 consent for the client of example 09, naming Kela."""
     body: dict[str, Any] = {
-        "consenter": {"hetu": hetu, "given_names": "Minna Johanna", "family_name": "Asiakas"},
+        "consenter": {"hetu": hetu, "given_names": "Minna Johanna", "family_name": "Kelasuo"},
         "parties": ["kela", "social_care"],
         "purpose": "Kelan puhelinajan varaaminen ja etuusasian selvittäminen",
         "data_categories": ["identity_and_contact", "benefits"],
@@ -271,7 +271,7 @@ def booking_body(**changes: Any) -> dict[str, Any]:
         "client": {
             "hetu": "091285-9192",
             "given_names": "Minna Johanna",
-            "family_name": "Asiakas",
+            "family_name": "Kelasuo",
             "phone": "+358401234573",
         },
         "topic": "KELA-TYOTTOMYYS",

@@ -33,7 +33,7 @@ def facts(
     if parties is not None:
         body["consents"][0]["parties"] = parties
     if guardian:
-        body["client"]["guardian"] = {"hetu": GUARDIAN_HETU, "given_names": "Outi", "family_name": "Asiakas"}
+        body["client"]["guardian"] = {"hetu": GUARDIAN_HETU, "given_names": "Outi", "family_name": "Kelasuo"}
         body["consents"][0]["given_by_guardian"] = True
     outcome = OutcomeV1.model_validate(body)
     return facts_from_outcome(outcome, outcome.consents[0], date(2026, 11, 23))

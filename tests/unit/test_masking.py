@@ -6,7 +6,7 @@ from gateway.masking import WITHHELD, mask_answer
 
 
 def test_personal_keys_become_their_markers_at_any_depth() -> None:
-    answer = {"items": [{"consenter": {"hetu": "091285-9192", "given_names": "Minna", "family_name": "Asiakas"}}]}
+    answer = {"items": [{"consenter": {"hetu": "091285-9192", "given_names": "Minna", "family_name": "Kelasuo"}}]}
     assert mask_answer(answer) == {
         "items": [{"consenter": {"hetu": "<hetu>", "given_names": "<name>", "family_name": "<name>"}}]
     }
