@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.mapsets import service, store
@@ -21,6 +21,11 @@ router = APIRouter(prefix="/v1/mappings", tags=["mappings"])
 Admin = Annotated[Principal, Depends(require("mappings:admin"))]
 
 
+# Version numbers are INTEGER columns: a bigger number cannot name a version, and must not reach the driver.
+MAX_NUMBER = 2**31 - 1
+VersionNumber = Annotated[int, Path(ge=1, le=MAX_NUMBER, description="A mapping version's number.")]
+
+
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -32,20 +37,23 @@ class UploadIn(_In):
 
 
 class ActivateIn(_In):
-    number: int = Field(description="The version to activate.")
+    number: int = Field(ge=1, le=MAX_NUMBER, description="The version to activate.")
     expected_current: int | None = Field(
-        default=None, description="The version you believe is active; another one active answers 409."
+        default=None,
+        ge=1,
+        le=MAX_NUMBER,
+        description="The version you believe is active; another one active answers 409.",
     )
     comment: str | None = Field(default=None, max_length=500)
 
 
 class RollbackIn(_In):
-    expected_current: int | None = None
+    expected_current: int | None = Field(default=None, ge=1, le=MAX_NUMBER)
     comment: str | None = Field(default=None, max_length=500)
 
 
 class DryRunIn(_In):
-    number: int | None = Field(default=None, description="A stored candidate version ...")
+    number: int | None = Field(default=None, ge=1, le=MAX_NUMBER, description="A stored candidate version ...")
     document: dict[str, Any] | None = Field(default=None, description="... or a candidate document not stored.")
     samples: list[dict[str, Any]] = Field(default_factory=list, max_length=100, description="Outcome bodies.")
     examples: bool = Field(default=True, description="Also the shipped examples.")
@@ -114,12 +122,13 @@ def actor_of(principal: Principal) -> str:
 
 
 def invalid(problems: list[dict[str, str]]) -> Problem:
+    """A 422 listing every problem, each a ``FieldProblem`` as every other 422 of the API has it."""
     return Problem(
         422,
         "invalid-mappings",
         "The mapping document is not valid",
         f"{len(problems)} problem(s) found; nothing was stored.",
-        errors=problems,
+        errors=[{"code": "invalid_mapping", **problem} for problem in problems],
     )
 
 
@@ -185,7 +194,7 @@ async def upload(body: UploadIn, state: State, principal: Admin) -> UploadOut:
     summary="One mapping version with its content",
     responses=problem_responses(*AUTHENTICATED, 404),
 )
-async def get_version(number: int, state: State, _: Admin) -> VersionDetail:
+async def get_version(number: VersionNumber, state: State, _: Admin) -> VersionDetail:
     async with reading(state.engine) as conn:
         active = await store.active_number(conn)
         found = await store.get_version(conn, number)
@@ -200,10 +209,10 @@ async def get_version(number: int, state: State, _: Admin) -> VersionDetail:
     responses=problem_responses(*AUTHENTICATED, 404),
 )
 async def diff(
-    number: int,
+    number: VersionNumber,
     state: State,
     _: Admin,
-    against: Annotated[int | None, Query(description="Default: the active version.")] = None,
+    against: Annotated[int | None, Query(ge=1, le=MAX_NUMBER, description="Default: the active version.")] = None,
 ) -> DiffOut:
     try:
         async with reading(state.engine) as conn:
@@ -217,7 +226,7 @@ async def diff(
     summary="The version's code translations as FHIR R4 ConceptMap resources (a collection Bundle)",
     responses=problem_responses(*AUTHENTICATED, 404),
 )
-async def export_concept_maps(number: int, state: State, _: Admin) -> dict[str, Any]:
+async def export_concept_maps(number: VersionNumber, state: State, _: Admin) -> dict[str, Any]:
     try:
         async with reading(state.engine) as conn:
             active = await store.active_number(conn)
