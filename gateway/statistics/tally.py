@@ -12,27 +12,16 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
+from gateway.plan.model import StatisticsEvent
+
 NO_AUTHORITY = "none"
 YES, NO = "yes", "no"
 # Duration bins in whole minutes, (lower bound, label); the last is open-ended.
 DURATION_BINS: tuple[tuple[int, str], ...] = ((0, "0-9"), (10, "10-19"), (20, "20-29"), (30, "30-59"), (60, "60+"))
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
-    """One row of ``statistics_events``: codes, flags and a duration, nothing that names a person."""
-
-    contact_date: date
-    unit: str
-    main_reason: str
-    additional_reasons: tuple[str, ...]
-    contacted_by: str
-    authority_kind: str | None
-    channel: str
-    ended_how: tuple[str, ...]
-    duration_minutes: int
-    led_to_client_relationship: bool
-    anonymous: bool
+# A stored statistics row is the plan's anonymous event, read back: one shape, written and counted.
+Event = StatisticsEvent
 
 
 def duration_bin(minutes: int) -> str:
