@@ -85,10 +85,10 @@ def build_cda(
     _sub(doc, "typeId", root=cs.CDA_TYPE_ID, extension="POCD_HD000040")
     _sub(doc, "templateId", root=content.structure.oid)
     _sub(doc, "id", root=ids.document_oid)
-    _code(doc, "code", cs.REGISTER_TYPE, cs.SOCIAL_CARE_REGISTER)
+    coded(doc, "code", cs.REGISTER_TYPE, cs.SOCIAL_CARE_REGISTER)
     _sub(doc, "title", text=content.structure.title)
     _sub(doc, "effectiveTime", value=ts(str(guidance.get("ended_at"))))
-    _code(doc, "confidentialityCode", cs.CONFIDENTIALITY, cs.RESTRICTED)
+    coded(doc, "confidentialityCode", cs.CONFIDENTIALITY, cs.RESTRICTED)
     _sub(doc, "languageCode", code="fi")
     _sub(doc, "setId", root=ids.set_id)
     _sub(doc, "versionNumber", value=str(ids.version))
@@ -186,7 +186,7 @@ def _deadline_act(section: etree._Element, deadline: Deadline, *, urgent: bool) 
     _sub(act, "text", text=f"{deadline.description} ({deadline.legal_basis})")
     _sub(_sub(act, "effectiveTime"), "high", value=deadline.due.strftime("%Y%m%d"))
     if urgent:
-        _code(act, "priorityCode", cs.ACT_PRIORITY, ("UR", "urgent"))
+        coded(act, "priorityCode", cs.ACT_PRIORITY, ("UR", "urgent"))
 
 
 def ts(iso: str) -> str:
@@ -200,7 +200,8 @@ def ts(iso: str) -> str:
     return moment.astimezone(FINNISH_TIME).strftime("%Y%m%d%H%M%S%z")
 
 
-def _code(parent: etree._Element, name: str, system: str, coding: tuple[str, str]) -> etree._Element:
+def coded(parent: etree._Element, name: str, system: str, coding: tuple[str, str]) -> etree._Element:
+    """A coded HL7 V3 element (code, system, system name, display): the CDA header and the message use it."""
     return _sub(
         parent,
         name,

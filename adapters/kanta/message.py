@@ -39,6 +39,7 @@ from typing import Any
 from lxml import etree
 
 from adapters.kanta import structures as cs
+from adapters.kanta.cda import coded
 from adapters.kanta.settings import KantaSettings
 
 V3 = "urn:hl7-org:v3"
@@ -101,7 +102,7 @@ def build_archive_message(
     _sub(_sub(_sub(message, "sender", typeCode="SND"), "device"), "id", root=sender_oid)
     act = _sub(message, "controlActProcess", moodCode="RQO")
     _sub(act, "code", code=TRIGGER_EVENTS[interaction], codeSystem=cs.HL7_TRIGGER_EVENT)
-    _code(act, "reasonCode", cs.SERVICE_REQUEST, cs.ARCHIVE_OWN_DOCUMENTS)
+    coded(act, "reasonCode", cs.SERVICE_REQUEST, cs.ARCHIVE_OWN_DOCUMENTS)
     performer = _sub(_sub(act, "authorOrPerformer", typeCode="PRF"), "assignedPerson")
     _sub(_sub(performer, "representedOrganization"), "id", root=sender_oid)
     doc = _sub(_sub(act, "subject", typeCode="SUBJ"), "clinicalDocument")
@@ -114,12 +115,12 @@ def build_archive_message(
     _copy(cda, doc, "effectiveTime")
     _copy(cda, doc, "confidentialityCode")
     if metadata.replaces is not None:
-        _code(doc, "reasonCode", cs.REPLACEMENT_REASON, cs.CORRECTION)
+        coded(doc, "reasonCode", cs.REPLACEMENT_REASON, cs.CORRECTION)
     _copy(cda, doc, "languageCode")
     _copy(cda, doc, "setId")
     _copy(cda, doc, "versionNumber")
-    _code(doc, "completionCode", cs.COMPLETION, cs.LEGALLY_AUTHENTICATED)
-    _code(doc, "storageCode", cs.STORAGE, cs.STORAGE_ACTIVE)
+    coded(doc, "completionCode", cs.COMPLETION, cs.LEGALLY_AUTHENTICATED)
+    coded(doc, "storageCode", cs.STORAGE, cs.STORAGE_ACTIVE)
     _record_target(cda, doc)
     _author(cda, doc)
     _custodian(cda, doc)
@@ -212,17 +213,6 @@ def _copy(source: etree._Element, target: etree._Element, name: str) -> None:
     found = source.find(f"v3:{name}", NS)
     if found is not None:
         target.append(copy.deepcopy(found))
-
-
-def _code(parent: etree._Element, name: str, system: str, coding: tuple[str, str]) -> etree._Element:
-    return _sub(
-        parent,
-        name,
-        code=coding[0],
-        codeSystem=system,
-        codeSystemName=cs.CODE_SYSTEM_NAMES[system],
-        displayName=coding[1],
-    )
 
 
 def _sub(parent: etree._Element, name: str, **attributes: str) -> etree._Element:

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from gateway.console.render import page
+from gateway.console.render import page, stale_page
 from gateway.console.session import ConsoleForbidden, ConsoleSession, check_csrf, session_requiring
 from gateway.handovers import marks, queries
 from gateway.handovers.classify import NOT_OPEN_REASONS, STATES, DeadlineState, finnish_today, state_of
@@ -80,15 +80,7 @@ async def deadlines_page(request: Request, session: Session) -> HTMLResponse:
                 limit=PAGE_SIZE,
             )
     except queries.BadCursor:
-        return page(
-            request,
-            "refused.html",
-            session=session,
-            status_code=400,
-            heading="Page link not valid",
-            message="That page link was not made by this console. Start again from the first page.",
-            back=PATH,
-        )
+        return stale_page(request, session, PATH)
     view = DeadlineList.tallied(
         found.tally,
         today=today,

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 from adapters.registry import BACKENDS
 from gateway.console.chart import depth_chart
 from gateway.console.depth import depth_history
-from gateway.console.render import page
+from gateway.console.render import page, stale_page
 from gateway.console.selection import AGES, STATUSES, filter_fields, filter_from, is_empty, query
 from gateway.console.session import ConsoleSession, console_session
 from gateway.masking import WITHHELD
@@ -40,18 +40,6 @@ def _without_backend_text(session: ConsoleSession, row: dict[str, Any]) -> dict[
     if session.sees_personal:
         return row
     return {key: (WITHHELD if key in BACKEND_TEXT_KEYS and value else value) for key, value in row.items()}
-
-
-def _stale_page(request: Request, session: ConsoleSession, first: str) -> HTMLResponse:
-    return page(
-        request,
-        "refused.html",
-        session=session,
-        status_code=400,
-        heading="Page link not valid",
-        message="That page link was not made by this console. Start again from the first page.",
-        back=first,
-    )
 
 
 def _reads(request: Request, session: ConsoleSession, route: str) -> ReadContext:
@@ -79,7 +67,7 @@ async def deliveries(request: Request, session: Session, cursor: Cursor = None) 
         async with reading(state.engine) as conn:
             found = await list_deliveries(conn, selection, cursor=cursor, limit=PAGE_SIZE, now=now)
     except BadCursor:
-        return _stale_page(request, session, f"/console/deliveries?{query(selection)}")
+        return stale_page(request, session, f"/console/deliveries?{query(selection)}")
     items = [_without_backend_text(session, dict(item)) for item in found.items]
     records = [PersonalRecord("delivery", str(item["id"]), item.get("client_key")) for item in items]
     shown = await shown_to(state, _reads(request, session, "/deliveries"), session.principal, items, records)
@@ -133,7 +121,7 @@ async def actions(request: Request, session: Session, cursor: Cursor = None) -> 
         async with reading(state.engine) as conn:
             found = await list_operator_actions(conn, cursor=cursor, limit=PAGE_SIZE)
     except BadCursor:
-        return _stale_page(request, session, "/console/actions")
+        return stale_page(request, session, "/console/actions")
     # An operator's reason is free text: the pattern net masks any hetu or phone number typed into it.
     items = masked_for(session.principal, list(found.items))
     return page(

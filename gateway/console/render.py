@@ -85,3 +85,16 @@ def page(
         # Pages can show personal data: never cached, never framed, scripts only from here.
         headers=HEADERS,
     )
+
+
+def stale_page(request: Request, session: ConsoleSession, first: str) -> HTMLResponse:
+    """A page link (cursor) this console did not make: refused, with the way back to the first page."""
+    return page(
+        request,
+        "refused.html",
+        session=session,
+        status_code=400,
+        heading="Page link not valid",
+        message="That page link was not made by this console. Start again from the first page.",
+        back=first,
+    )
